@@ -1,0 +1,17 @@
+"""dci-cnn: remove compression artifacts, blur and noise from images with a small CNN.
+
+>>> from dci_cnn import deblur
+>>> restored = deblur(image)                      # doctest: +SKIP
+"""
+
+from importlib.metadata import PackageNotFoundError, version
+
+from ._deblur import deblur
+from .weights import list_models, load_model, model_card
+
+try:
+    __version__ = version("dci-cnn")
+except PackageNotFoundError:  # running from a source tree that is not installed
+    __version__ = "0+unknown"
+
+__all__ = ["deblur", "list_models", "load_model", "model_card", "__version__"]

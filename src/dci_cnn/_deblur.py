@@ -1,0 +1,309 @@
+"""``deblur``: the one path every entry point takes from an array to its restoration.
+
+validate -> describe the layout -> value mapping to [0, 1] (once, for the
+whole image) -> planes (views, no copies) -> model per plane group -> tiles
+-> back into a preallocated output of the input's layout.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from skimage._shared.utils import _supported_float_type
+from tqdm.auto import tqdm
+
+from ._tiling import restore_planes
+from .devices import fast_dtype, resolve_device
+from .weights import DEFAULT_MODELS, LoadedModel, load_model
+
+__all__ = ["deblur", "Layout", "describe"]
+
+
+@dataclass(frozen=True)
+class Layout:
+    """How an image maps onto the network.
+
+    Attributes
+    ----------
+    channel_axis : int or None
+        Non-negative channel axis, or None for gray planes.
+    channels : int
+        Channels of the image (1 when ``channel_axis`` is None).
+    model : LoadedModel
+        The network that restores it.
+    alpha : bool
+        The fourth channel is alpha and is passed through untouched.
+    """
+
+    channel_axis: int | None
+    channels: int
+    model: LoadedModel
+    alpha: bool
+
+    @property
+    def per_channel(self):
+        """Channels go one by one through a gray network."""
+        return self.channel_axis is not None and self.model.channels == 1
+
+
+def _check_image(image):
+    """Reject what cannot be an image, with the fix in the message."""
+    dtype = image.dtype
+    if dtype == bool:
+        raise TypeError("image has dtype bool; convert it first, e.g. skimage.util.img_as_float(image)")
+    if dtype.kind == "c":
+        raise TypeError(f"image has complex dtype {dtype}; pass its magnitude (np.abs) or real part")
+    if dtype.kind not in "uif":
+        raise TypeError(f"image dtype {dtype} is not a real number type; convert it to uint8/uint16/float")
+    if image.ndim < 2:
+        raise ValueError(f"image must have at least 2 dimensions (rows, columns), got shape {image.shape}")
+    if image.size == 0:
+        raise ValueError(f"image is empty: shape {image.shape}")
+
+
+def _model_for(model, channels):
+    if isinstance(model, LoadedModel):
+        return model
+    if model is None:
+        model = DEFAULT_MODELS[3 if channels in (3, 4) else 1]
+    return load_model(model)
+
+
+def describe(shape, channel_axis=None, model=None):
+    """Work out how an image of ``shape`` is restored.
+
+    Parameters
+    ----------
+    shape : tuple of int
+    channel_axis : int or None
+    model : str, path, LoadedModel or None
+
+    Returns
+    -------
+    Layout
+
+    Raises
+    ------
+    ValueError
+        If ``channel_axis`` is out of range, the image lacks spatial axes,
+        or the channel count does not fit a named colour model.
+    """
+    ndim = len(shape)
+    if channel_axis is None:
+        loaded = _model_for(model, 1)
+        if loaded.channels != 1:
+            raise ValueError(
+                f"model {loaded.name!r} restores {loaded.channels}-channel images; "
+                "pass channel_axis (e.g. channel_axis=-1 for RGB) or a gray model"
+            )
+        return Layout(None, 1, loaded, False)
+    if not isinstance(channel_axis, (int, np.integer)) or isinstance(channel_axis, bool):
+        raise TypeError(f"channel_axis must be an int or None, got {type(channel_axis).__name__}")
+    if not -ndim <= channel_axis < ndim:
+        raise ValueError(f"channel_axis={channel_axis} is out of range for an image with {ndim} dimensions")
+    if ndim < 3:
+        raise ValueError(f"an image with a channel axis needs rows, columns and channels; got shape {tuple(shape)}")
+    axis = int(channel_axis) % ndim
+    channels = int(shape[axis])
+    loaded = _model_for(model, channels)
+    if loaded.channels == 3 and channels not in (3, 4):
+        raise ValueError(
+            f"model {loaded.name!r} restores RGB (3 channels, or RGBA), but channel axis {axis} has {channels}; "
+            "pass a gray model to restore channel by channel, or check channel_axis"
+        )
+    return Layout(axis, channels, loaded, loaded.channels == 3 and channels == 4)
+
+
+def _value_mapping(image, preserve_range, value_range):
+    """Affine maps from the image's values to [0, 1] and back.
+
+    Integers are scaled like ``img_as_float`` unless ``preserve_range``;
+    with it, the image's own min/max (over the whole image) span [0, 1].
+    """
+    dtype = image.dtype
+    if preserve_range:
+        lo, hi = value_range if value_range is not None else (float(np.min(image)), float(np.max(image)))
+        span = hi - lo if hi > lo else 1.0
+        return (lambda t: (t - lo) / span), (lambda t: t * span + lo)
+    if dtype.kind == "f":
+        lo, hi = value_range if value_range is not None else (float(np.min(image)), float(np.max(image)))
+        if lo < 0 or hi > 1:
+            raise ValueError(
+                f"float image has values in [{lo:.4g}, {hi:.4g}], outside [0, 1]; "
+                "rescale it, or pass preserve_range=True to restore it in its own range"
+            )
+        return (lambda t: t), (lambda t: t)
+    if dtype.kind == "i":
+        lo = value_range[0] if value_range is not None else float(np.min(image))
+        if lo < 0:
+            raise ValueError(
+                f"signed integer image has negative values (min {lo:g}); pass preserve_range=True to restore it in its own range"
+            )
+    scale = float(np.iinfo(dtype).max)
+    return (lambda t: t / scale), (lambda t: t)
+
+
+def _check_finite(image, value_range):
+    if image.dtype.kind == "f":
+        lo, hi = value_range if value_range is not None else (np.min(image), np.max(image))
+        if not (np.isfinite(lo) and np.isfinite(hi)):
+            raise ValueError("image contains NaN or infinite values; replace them first, e.g. np.nan_to_num(image)")
+
+
+@functools.lru_cache(maxsize=8)
+def _module_on(model, device):
+    """The network of ``model`` on ``device`` in channels_last layout (cached)."""
+    module = model.module
+    if device.type != "cpu":
+        import copy
+
+        module = copy.deepcopy(module).to(device)
+    return module.to(memory_format=torch.channels_last)
+
+
+def _progress_callback(progress):
+    if callable(progress):
+        return progress, None
+    if progress:
+        bar = tqdm(total=0, unit="tile", desc="deblur")
+
+        def update(done, total):
+            bar.total = total
+            bar.update(done - bar.n)
+
+        return update, bar
+    return None, None
+
+
+def _plane_pairs(source, target, layout):
+    """``(source, target)`` views of shape (H, W, C) covering the whole image."""
+    if layout.channel_axis is None:
+        src, dst = source[..., None], target[..., None]
+    else:
+        src, dst = np.moveaxis(source, layout.channel_axis, -1), np.moveaxis(target, layout.channel_axis, -1)
+    lead = src.shape[:-3]
+    if layout.per_channel:
+        groups = [slice(c, c + 1) for c in range(layout.channels)]
+    else:
+        groups = [slice(0, layout.model.channels)]
+    return [(src[idx + (..., g)], dst[idx + (..., g)]) for idx in np.ndindex(*lead) for g in groups]
+
+
+def deblur_array(image, layout, *, device, tile_size, preserve_range, progress, value_range=None):
+    """Restore a NumPy array whose layout is already worked out (the core of :func:`deblur`)."""
+    _check_finite(image, value_range)
+    to_unit, from_unit = _value_mapping(image, preserve_range, value_range)
+    out = np.empty(image.shape, dtype=_supported_float_type(image.dtype))
+    pairs = _plane_pairs(image, out, layout)
+    if layout.alpha:
+        alpha = (np.moveaxis(image, layout.channel_axis, -1)[..., 3:], np.moveaxis(out, layout.channel_axis, -1)[..., 3:])
+        alpha[1][...] = from_unit(np.clip(to_unit(alpha[0].astype(np.float32)), 0, 1))
+    device = resolve_device(device)
+    callback, bar = _progress_callback(progress)
+    try:
+        restore_planes(
+            pairs,
+            _module_on(layout.model, device),
+            layout.model.spec,
+            device=device,
+            dtype=fast_dtype(device),
+            tile_size=tile_size,
+            to_unit=to_unit,
+            from_unit=from_unit,
+            progress=callback,
+        )
+    finally:
+        if bar is not None:
+            bar.close()
+    return out
+
+
+def _check_tile_size(tile_size):
+    if tile_size is None:
+        return
+    if not isinstance(tile_size, (int, np.integer)) or isinstance(tile_size, bool):
+        raise TypeError(f"tile_size must be an int or None, got {type(tile_size).__name__}")
+    if tile_size < 16:
+        raise ValueError(f"tile_size must be at least 16 pixels (or None for no tiling), got {tile_size}")
+
+
+def deblur(image, *, model=None, channel_axis=None, device="cpu", tile_size=1024, preserve_range=False, progress=False):
+    """Remove compression artifacts, blur and noise with a convolutional network.
+
+    Parameters
+    ----------
+    image : ndarray or dask array
+        Input image of any real dtype. Without ``channel_axis``, the last two
+        axes are rows and columns and any leading axes (Z, T, bands) are
+        restored plane by plane.
+    model : str, path-like or LoadedModel, optional
+        A name from :func:`dci_cnn.list_models`, or a ``.safetensors`` file
+        with its model card beside it. Default: the gray model for gray
+        planes and per-channel data, the colour model for 3 or 4 channels.
+    channel_axis : int or None, optional
+        Axis of the channels. Three channels go through a colour model; a
+        fourth (alpha) is kept untouched; 1, 2 or more than 4 channels
+        (multiband data) go one by one through the gray model.
+    device : str or torch.device, optional
+        ``"cpu"``, ``"cuda"``, ``"cuda:N"``, ``"mps"`` or ``"auto"``.
+    tile_size : int or None, optional
+        Side of the tiles images are cut into (with overlap covering the
+        receptive field, so the result does not depend on it). Memory
+        follows the tile size, not the image size. None: no tiling.
+    preserve_range : bool, optional
+        Keep the input's range: the image's min and max (over the whole
+        image) are mapped to [0, 1] for the network and back afterwards.
+        Use it for 12/16-bit microscopy. Otherwise integers are scaled as
+        :func:`skimage.util.img_as_float` does and floats must lie in [0, 1].
+    progress : bool or callable, optional
+        True shows a tqdm bar over tiles; a callable is called as
+        ``progress(done, total)`` after each tile and may raise to cancel.
+
+    Returns
+    -------
+    ndarray or dask array
+        Same shape as ``image``; float32 for float16/float32 input, float64
+        otherwise. In [0, 1] (clipped), or in the input's range with
+        ``preserve_range``.
+
+    Raises
+    ------
+    TypeError
+        For bool, complex or non-numeric images, or options of the wrong type.
+    ValueError
+        For empty, 0-D or 1-D images, NaN or infinite values, a
+        ``channel_axis`` out of range, a channel count the model cannot
+        take, an unknown model, or an unavailable device.
+
+    Examples
+    --------
+    >>> from skimage import data
+    >>> from dci_cnn import deblur
+    >>> from dci_cnn.degrade import jpeg
+    >>> clean = data.camera()[:128, :128] / 255.0
+    >>> restored = deblur(jpeg(clean, quality=10))
+    >>> restored.shape, restored.dtype
+    ((128, 128), dtype('float32'))
+
+    Colour images name their channel axis:
+
+    >>> rgb = jpeg(data.astronaut()[:96, :96] / 255.0, quality=20)
+    >>> deblur(rgb, channel_axis=-1).shape
+    (96, 96, 3)
+    """
+    _check_tile_size(tile_size)
+    if not isinstance(preserve_range, (bool, np.bool_)):
+        raise TypeError(f"preserve_range must be True or False, got {preserve_range!r}")
+    if type(image).__module__.startswith("dask"):
+        from ._dask import deblur_dask
+
+        return deblur_dask(
+            image, model=model, channel_axis=channel_axis, device=device, tile_size=tile_size, preserve_range=preserve_range
+        )
+    image = np.asarray(image)
+    _check_image(image)
+    layout = describe(image.shape, channel_axis, model)
+    return deblur_array(image, layout, device=device, tile_size=tile_size, preserve_range=preserve_range, progress=progress)

@@ -1,0 +1,73 @@
+"""Device names to ``torch.device``, and the precision each device runs fastest in."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import torch
+
+__all__ = ["available_devices", "resolve_device", "fast_dtype", "cpu_has_fast_bf16"]
+
+
+def available_devices():
+    """Names of the devices usable here, e.g. ``["cpu", "cuda:0"]``."""
+    names = ["cpu"]
+    if torch.cuda.is_available():
+        names += [f"cuda:{i}" for i in range(torch.cuda.device_count())]
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        names.append("mps")
+    return names
+
+
+def resolve_device(device):
+    """Turn ``"cpu"``, ``"cuda"``, ``"cuda:N"``, ``"mps"``, ``"auto"`` or a ``torch.device`` into a usable device.
+
+    ``"auto"`` picks the first GPU, else MPS, else the CPU.
+
+    Raises
+    ------
+    ValueError
+        If the device is unknown or not available, listing what is.
+    TypeError
+        If ``device`` is neither a string nor a ``torch.device``.
+    """
+    if isinstance(device, torch.device):
+        name = str(device)
+    elif isinstance(device, str):
+        name = device.strip().lower()
+    else:
+        raise TypeError(f"device must be a str or torch.device, got {type(device).__name__}")
+    available = available_devices()
+    if name == "auto":
+        return torch.device(available[1] if len(available) > 1 else "cpu")
+    if name == "cuda" and torch.cuda.is_available():
+        name = f"cuda:{torch.cuda.current_device()}"
+    if name not in available:
+        raise ValueError(f"device {device!r} is not available here; available: {', '.join(available)}")
+    return torch.device(name)
+
+
+@functools.lru_cache(maxsize=1)
+def cpu_has_fast_bf16():
+    """Whether this CPU multiplies bf16 natively (AMX or AVX512-BF16); elsewhere bf16 is emulated and slow."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    flags = set(next((ln.split(":", 1)[1].split() for ln in text.splitlines() if ln.startswith("flags")), []))
+    return bool(flags & {"amx_bf16", "avx512_bf16"})
+
+
+def fast_dtype(device):
+    """The reduced precision to autocast to on ``device``, or None for float32.
+
+    CUDA runs float16; a CPU with native bf16 runs bfloat16; other CPUs and
+    MPS stay in float32.
+    """
+    if device.type == "cuda":
+        return torch.float16
+    if device.type == "cpu" and cpu_has_fast_bf16():
+        return torch.bfloat16
+    return None

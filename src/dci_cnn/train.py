@@ -1,0 +1,322 @@
+"""Training: (degraded, clean) pairs made on the fly from a folder, a loop, checkpoints, export.
+
+Run ``python -m dci_cnn.train --help`` or ``dci-cnn train --help``. The same
+command under ``torchrun --nproc_per_node N`` trains with
+DistributedDataParallel (gloo on CPU, NCCL on GPU): each rank draws its own
+patches from its shard of the training files and rank 0 writes checkpoints.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import os
+import shlex
+import signal
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from .degrade import PRESETS, degrade, jpeg
+from .devices import fast_dtype, resolve_device
+from .imageio import as_channels, find_images, read_image
+from .models import ARCHITECTURES, build_model
+from .weights import read_verified, save_weights
+
+__all__ = ["PatchDataset", "train", "main", "build_parser"]
+
+
+class PatchDataset:
+    """Random (degraded, clean) patch pairs from a set of image files.
+
+    Parameters
+    ----------
+    files : sequence of path
+        Clean images; read once and kept in memory.
+    channels : int
+        1 (gray) or 3 (RGB).
+    preset : str
+        Degradation preset from :data:`dci_cnn.degrade.PRESETS`.
+    patch_size : int
+        Side of the square patches (the ``paper`` preset always gives 64).
+    """
+
+    def __init__(self, files, channels, preset, patch_size=128):
+        if preset not in PRESETS:
+            raise ValueError(f"unknown degradation {preset!r}; choose one of {sorted(PRESETS)}")
+        if not files:
+            raise ValueError("no training images")
+        self.images = [as_channels(read_image(f), channels) for f in files]
+        self.images = [im for im in self.images if min(im.shape[:2]) >= patch_size]
+        if not self.images:
+            raise ValueError(f"no image is at least {patch_size} pixels on its shorter side")
+        self.channels, self.preset, self.patch_size = channels, preset, patch_size
+
+    def sample(self, rng):
+        """One ``(degraded, clean)`` pair of ``(H, W[, 3])`` float32 arrays."""
+        image = self.images[rng.integers(len(self.images))]
+        h, w = image.shape[:2]
+        side = self.patch_size if self.preset != "paper" else int(rng.integers(min(h, w) // 2, min(h, w) + 1))
+        y, x = rng.integers(0, h - side + 1), rng.integers(0, w - side + 1)
+        patch = image[y : y + side, x : x + side]
+        patch = np.rot90(patch, int(rng.integers(4)))
+        if rng.random() < 0.5:
+            patch = patch[:, ::-1]
+        degraded, clean = degrade(np.ascontiguousarray(patch), self.preset, rng)
+        return degraded, clean
+
+    def batch(self, size, rng):
+        """A batch as two ``(N, C, H, W)`` float32 tensors."""
+        pairs = [self.sample(rng) for _ in range(size)]
+        return tuple(torch.from_numpy(_to_nchw(np.stack(a))) for a in zip(*pairs))
+
+
+def _to_nchw(array):
+    return np.ascontiguousarray(array[:, None] if array.ndim == 3 else array.transpose(0, 3, 1, 2))
+
+
+def validation_set(files, channels, qualities=(10, 30), size=192):
+    """Fixed (degraded, clean) pairs: centre crops of the validation files at fixed JPEG qualities."""
+    pairs = []
+    for f in files:
+        image = as_channels(read_image(f), channels)
+        h, w = image.shape[:2]
+        s = min(size, h, w) // 8 * 8
+        crop = image[(h - s) // 2 : (h - s) // 2 + s, (w - s) // 2 : (w - s) // 2 + s]
+        pairs += [(jpeg(crop, q), crop) for q in qualities]
+    return pairs
+
+
+def _psnr(a, b):
+    mse = float(torch.mean((a.clamp(0, 1) - b) ** 2))
+    return 10 * math.log10(1.0 / max(mse, 1e-12))
+
+
+@torch.no_grad()
+def validate(model, pairs, dtype=None):
+    """Mean PSNR of inputs and outputs over the validation pairs."""
+    model.eval()
+    psnr_in, psnr_out = [], []
+    for degraded, clean in pairs:
+        x = torch.from_numpy(_to_nchw(degraded[None]))
+        y = torch.from_numpy(_to_nchw(clean[None]))
+        with torch.autocast("cpu", dtype=dtype or torch.bfloat16, enabled=dtype is not None):
+            out = model(x).float()
+        psnr_in.append(_psnr(x, y))
+        psnr_out.append(_psnr(out, y))
+    model.train()
+    return float(np.mean(psnr_in)), float(np.mean(psnr_out))
+
+
+def _loss_fn(name):
+    if name == "mse":
+        return torch.nn.functional.mse_loss
+    if name == "l1":
+        return torch.nn.functional.l1_loss
+    if name == "charbonnier":
+        return lambda a, b: torch.mean(torch.sqrt((a - b) ** 2 + 1e-6))
+    raise ValueError(f"unknown loss {name!r}; choose mse, l1 or charbonnier")
+
+
+def _split(files, val_fraction, seed):
+    order = np.random.default_rng(seed).permutation(len(files))
+    n_val = max(1, int(round(len(files) * val_fraction))) if len(files) > 1 else 0
+    return [files[i] for i in order[n_val:]], [files[i] for i in order[:n_val]]
+
+
+def _atomic_save(obj, path):
+    tmp = Path(str(path) + ".tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def train(args):
+    """Run a training job described by parsed command-line ``args``; returns the final log row."""
+    distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
+    rank = 0
+    if distributed:
+        torch.distributed.init_process_group("nccl" if torch.cuda.is_available() and args.device != "cpu" else "gloo")
+        rank = torch.distributed.get_rank()
+    device = resolve_device(args.device)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    ckpt_path = out / "checkpoint.pt"
+
+    files = find_images(args.data)
+    train_files, val_files = _split(files, args.val_fraction, args.seed)
+    if distributed:
+        train_files = train_files[rank :: torch.distributed.get_world_size()]
+    dataset = PatchDataset(train_files, args.channels, args.degradation, args.patch_size)
+    val_pairs = validation_set(val_files[: args.val_images], args.channels) if rank == 0 else []
+
+    arguments = {"channels": args.channels, **json.loads(args.arch_args)}
+    model = build_model(args.arch, **arguments)
+    if args.init:
+        card, state = read_verified(args.init)
+        if card["architecture"] != args.arch:
+            raise ValueError(f"--init {args.init} is a {card['architecture']} model, not {args.arch}")
+        model.load_state_dict(state)
+    model = model.to(device).to(memory_format=torch.channels_last)
+    optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
+    if args.schedule == "cosine":
+        scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=args.steps, eta_min=args.lr * 0.01)
+    else:
+        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)
+    step, wall = 0, 0.0
+    if args.resume and ckpt_path.is_file():
+        ckpt = torch.load(ckpt_path, map_location=device, weights_only=True)
+        model.load_state_dict(ckpt["model"])
+        optimizer.load_state_dict(ckpt["optimizer"])
+        scheduler.load_state_dict(ckpt["scheduler"])
+        step, wall = ckpt["step"], ckpt["wall_time_s"]
+    net = torch.nn.parallel.DistributedDataParallel(model) if distributed else model
+    loss_fn = _loss_fn(args.loss)
+    dtype = fast_dtype(device) if args.precision == "auto" else {"float32": None, "bf16": torch.bfloat16}[args.precision]
+
+    stop = {"flag": False}
+
+    def request_stop(signum, _frame):
+        stop["flag"] = True
+
+    previous = {s: signal.signal(s, request_stop) for s in (signal.SIGINT, signal.SIGTERM)}
+
+    def checkpoint():
+        if rank == 0:
+            _atomic_save(
+                {
+                    "model": model.state_dict(),
+                    "optimizer": optimizer.state_dict(),
+                    "scheduler": scheduler.state_dict(),
+                    "step": step,
+                    "wall_time_s": wall,
+                },
+                ckpt_path,
+            )
+
+    log_path = out / "log.csv"
+    new_log = not log_path.exists()
+    log_file = open(log_path, "a", newline="") if rank == 0 else None
+    writer = csv.writer(log_file) if log_file else None
+    if writer and new_log:
+        writer.writerow(["step", "wall_time_s", "loss", "lr", "val_psnr_in", "val_psnr_out"])
+    row = {}
+    bar = tqdm(total=args.steps, initial=step, disable=rank != 0 or args.quiet, dynamic_ncols=True)
+    started = time.perf_counter() - wall
+    running = None
+    try:
+        while step < args.steps and not stop["flag"]:
+            rng = np.random.default_rng([args.seed, step, rank])
+            degraded, clean = (t.to(device, memory_format=torch.channels_last) for t in dataset.batch(args.batch_size, rng))
+            with torch.autocast(device.type, dtype=dtype or torch.bfloat16, enabled=dtype is not None):
+                restored = net(degraded)
+            loss = loss_fn(restored.float(), clean)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if args.clip_grad:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), args.clip_grad)
+            optimizer.step()
+            scheduler.step()
+            step += 1
+            wall = time.perf_counter() - started
+            value = loss.item()
+            running = value if running is None else 0.98 * running + 0.02 * value
+            bar.update(1)
+            bar.set_postfix(loss=f"{running:.5f}", val=row.get("val_psnr_out", "-"))
+            if rank == 0 and (step % args.val_every == 0 or step == args.steps):
+                vin, vout = validate(model, val_pairs, dtype) if val_pairs else (float("nan"),) * 2
+                row = {"val_psnr_in": round(vin, 3), "val_psnr_out": round(vout, 3)}
+                writer.writerow([step, round(wall, 1), f"{running:.6f}", f"{scheduler.get_last_lr()[0]:.3g}", *row.values()])
+                log_file.flush()
+            if step % args.checkpoint_every == 0:
+                checkpoint()
+            if args.time_limit and wall > args.time_limit * 60:
+                break
+    finally:
+        checkpoint()
+        bar.close()
+        if log_file:
+            log_file.close()
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    final = {"step": step, "wall_time_s": round(wall, 1), "train_loss": running, **row}
+    if rank == 0 and args.export:
+        card = {
+            "description": args.description or f"{args.arch} trained on {args.degradation} degradations",
+            "architecture": args.arch,
+            "arguments": arguments,
+            "training": {
+                "data": str(args.data),
+                "files": len(train_files),
+                "validation_files": len(val_files),
+                "degradation": args.degradation,
+                "patch_size": args.patch_size,
+                "batch_size": args.batch_size,
+                "loss": args.loss,
+                "optimizer": f"Adam lr {args.lr} {args.schedule}",
+                "precision": str(dtype) if dtype else "float32",
+                "init": str(args.init) if args.init else None,
+                "command": "dci-cnn train " + shlex.join(args.argv),
+                **final,
+            },
+            "metrics": {},
+        }
+        save_weights(model, args.export, card, overwrite=args.overwrite)
+    if distributed:
+        torch.distributed.destroy_process_group()
+    return final
+
+
+def build_parser(parser=None):
+    """The ``train`` command's arguments (also used by ``dci-cnn train``)."""
+    parser = parser or argparse.ArgumentParser(prog="dci-cnn train", description=__doc__.splitlines()[0])
+    parser.add_argument("--data", required=True, help="folder of clean training images (searched recursively)")
+    parser.add_argument("--out", required=True, help="run folder: checkpoint.pt and log.csv go here")
+    parser.add_argument("--arch", default="dciunet", choices=sorted(ARCHITECTURES))
+    parser.add_argument("--arch-args", default="{}", help='JSON of architecture arguments, e.g. \'{"residual": true}\'')
+    parser.add_argument("--channels", type=int, default=1, choices=[1, 3])
+    parser.add_argument("--degradation", default="mixed", choices=sorted(PRESETS))
+    parser.add_argument("--patch-size", type=int, default=128)
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--steps", type=int, default=10000)
+    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--schedule", default="cosine", choices=["cosine", "constant"])
+    parser.add_argument("--loss", default="charbonnier", choices=["mse", "l1", "charbonnier"])
+    parser.add_argument("--clip-grad", type=float, default=1.0, help="max gradient norm; 0 disables")
+    parser.add_argument("--precision", default="auto", choices=["auto", "float32", "bf16"])
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--val-fraction", type=float, default=0.05)
+    parser.add_argument("--val-images", type=int, default=20)
+    parser.add_argument("--val-every", type=int, default=250)
+    parser.add_argument("--checkpoint-every", type=int, default=250)
+    parser.add_argument("--time-limit", type=float, default=0, help="stop after this many minutes (0: no limit)")
+    parser.add_argument("--init", help="start from these weights (a model name or .safetensors path)")
+    parser.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
+    parser.add_argument("--export", help="write the final weights and card to this .safetensors path")
+    parser.add_argument("--overwrite", action="store_true", help="let --export replace existing files")
+    parser.add_argument("--description", help="one line for the model card")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    return parser
+
+
+def main(argv=None):
+    """Entry point of ``python -m dci_cnn.train``."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser().parse_args(argv)
+    args.argv = argv
+    final = train(args)
+    print(json.dumps(final))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,262 @@
+"""Weights on disk: safetensors tensors, JSON model cards, checksums, a cache.
+
+A model named ``NAME`` is two files, ``NAME.safetensors`` and ``NAME.json``.
+The card (JSON) names the architecture and its arguments, how the weights
+were trained and what they measured, and the sha256 of the tensor file,
+which is verified before anything is loaded. Tensors are read with
+safetensors only: no pickle is ever unpickled.
+
+Shipped weights live in the package (``dci_cnn/weights`` in a wheel, the
+repository's ``weights/`` folder in a source checkout). A path to a
+``.safetensors`` file with its card beside it loads the same way.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from ._files import atomic_write
+from .models import ARCHITECTURES, ArchSpec, build_model, fold_batchnorm
+
+__all__ = [
+    "WeightsError",
+    "LoadedModel",
+    "weights_dir",
+    "list_models",
+    "model_card",
+    "load_model",
+    "save_weights",
+    "sha256_file",
+    "read_verified",
+    "DEFAULT_MODELS",
+]
+
+#: Model used by :func:`dci_cnn.deblur` when none is named, by channel count.
+DEFAULT_MODELS = {1: "dci-unet-gray", 3: "dci-unet-color"}
+
+
+class WeightsError(ValueError):
+    """A weights file or model card is missing, corrupt or does not match."""
+
+
+@dataclass(frozen=True, eq=False)
+class LoadedModel:
+    """A network ready for inference, with what callers need to know about it.
+
+    Attributes
+    ----------
+    name : str
+        Model name (the file stem).
+    card : dict
+        The model card.
+    module : torch.nn.Module
+        The network in eval mode, BatchNorm folded, on the CPU.
+    spec : ArchSpec
+        Size multiple and receptive field of the architecture.
+    path : str
+        The ``.safetensors`` file it was loaded from.
+    """
+
+    name: str
+    card: dict
+    module: torch.nn.Module
+    spec: ArchSpec
+    path: str
+
+    @property
+    def channels(self):
+        """Image channels the network takes (1 gray, 3 RGB)."""
+        return int(self.card["arguments"].get("channels", 1))
+
+    @property
+    def flops_per_pixel(self):
+        """Floating-point operations per input pixel of one forward pass."""
+        return self.spec.flops_per_pixel(**self.card["arguments"])
+
+
+def weights_dir():
+    """Folder of the shipped weights: inside the installed package, else the source checkout's."""
+    packaged = Path(str(resources.files("dci_cnn"))) / "weights"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parents[2] / "weights"
+
+
+def list_models():
+    """Names of the shipped models, sorted.
+
+    Returns
+    -------
+    list of str
+
+    Examples
+    --------
+    >>> from dci_cnn import list_models
+    >>> "dci-unet-gray" in list_models()
+    True
+    """
+    folder = weights_dir()
+    return sorted(p.stem for p in folder.glob("*.safetensors") if p.with_suffix(".json").is_file())
+
+
+def _resolve(name_or_path):
+    """Map a model name or a path to ``(tensor_file, card_file)``."""
+    if isinstance(name_or_path, os.PathLike) or str(name_or_path).endswith(".safetensors"):
+        tensors = Path(name_or_path)
+    else:
+        if not isinstance(name_or_path, str):
+            raise TypeError(f"model must be a name (str) or a path, got {type(name_or_path).__name__}")
+        tensors = weights_dir() / f"{name_or_path}.safetensors"
+        if not tensors.is_file() and not tensors.with_suffix(".json").is_file():
+            raise ValueError(f"unknown model {name_or_path!r}; choose one of {list_models()} or pass a .safetensors path")
+    return tensors, tensors.with_suffix(".json")
+
+
+def sha256_file(path):
+    """Hex sha256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def model_card(model):
+    """The model card of a model name or weights path, as a dict.
+
+    Raises
+    ------
+    WeightsError
+        If the card is missing or not valid JSON with the required keys.
+    """
+    _, card_file = _resolve(model)
+    if not card_file.is_file():
+        raise WeightsError(f"model card {card_file} is missing")
+    try:
+        card = json.loads(card_file.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise WeightsError(f"model card {card_file} is not valid JSON: {exc}") from None
+    missing = {"architecture", "arguments", "sha256"} - set(card)
+    if missing:
+        raise WeightsError(f"model card {card_file} lacks the keys {sorted(missing)}")
+    if card["architecture"] not in ARCHITECTURES:
+        raise WeightsError(f"model card {card_file} names an unknown architecture {card['architecture']!r}")
+    return card
+
+
+def load_model(model):
+    """Load a model by name or path, verified and ready for inference.
+
+    Loaded models are cached, so repeated calls cost nothing.
+
+    Parameters
+    ----------
+    model : str or path-like
+        A name from :func:`list_models` or a ``.safetensors`` file whose
+        card (``.json``) lies beside it.
+
+    Returns
+    -------
+    LoadedModel
+
+    Raises
+    ------
+    WeightsError
+        If a file is missing, its checksum differs from the card's, it is
+        not a valid safetensors file, or its tensors do not fit the
+        architecture.
+    """
+    tensors, card_file = _resolve(model)
+    if not tensors.is_file():
+        raise WeightsError(f"weights file {tensors} is missing")
+    stat = tensors.stat()
+    return _load_cached(str(tensors.resolve()), stat.st_mtime_ns, stat.st_size)
+
+
+def read_verified(model):
+    """Read a model's card and tensors after checking the checksum.
+
+    Returns
+    -------
+    card : dict
+    state : dict of torch.Tensor
+        The raw state dict (BatchNorm not folded), e.g. to fine-tune from.
+    """
+    tensors, _ = _resolve(model)
+    if not tensors.is_file():
+        raise WeightsError(f"weights file {tensors} is missing")
+    card = model_card(tensors)
+    actual = sha256_file(tensors)
+    if actual != card["sha256"]:
+        raise WeightsError(f"weights file {tensors} fails its checksum: sha256 {actual}, card says {card['sha256']}")
+    try:
+        state = load_file(tensors)
+    except (SafetensorError, OSError) as exc:
+        raise WeightsError(f"weights file {tensors} is not a valid safetensors file: {exc}") from None
+    return card, state
+
+
+@functools.lru_cache(maxsize=16)
+def _load_cached(path, _mtime, _size):
+    tensors = Path(path)
+    card, state = read_verified(tensors)
+    module = build_model(card["architecture"], **card["arguments"])
+    try:
+        module.load_state_dict(state, strict=True)
+    except RuntimeError as exc:
+        first = str(exc).splitlines()[0]
+        raise WeightsError(f"weights file {tensors} does not fit architecture {card['architecture']!r}: {first}") from None
+    module = fold_batchnorm(module.eval())
+    for p in module.parameters():
+        p.requires_grad_(False)
+    return LoadedModel(tensors.stem, card, module, ARCHITECTURES[card["architecture"]], str(tensors))
+
+
+def save_weights(module, path, card, *, overwrite=False):
+    """Write a network's tensors and its model card, atomically.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        The trained network (not BatchNorm-folded).
+    path : path-like
+        Target ``.safetensors`` file; the card goes beside it as ``.json``.
+    card : dict
+        Card fields; ``architecture`` and ``arguments`` are required.
+        ``name``, ``parameters`` and ``sha256`` are filled in here.
+    overwrite : bool
+        Replace existing files. Without it an existing file raises.
+
+    Returns
+    -------
+    dict
+        The card as written.
+    """
+    path = Path(path)
+    if path.suffix != ".safetensors":
+        raise ValueError(f"weights path must end in .safetensors, got {path}")
+    card_path = path.with_suffix(".json")
+    for p in (path, card_path):
+        if p.exists() and not overwrite:
+            raise FileExistsError(f"{p} exists; pass overwrite=True to replace it")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().cpu().contiguous() for k, v in module.state_dict().items()}
+    atomic_write(path, lambda tmp: save_file(state, tmp), overwrite=True)
+    card = {
+        "name": path.stem,
+        **card,
+        "parameters": int(sum(p.numel() for p in module.parameters())),
+        "sha256": sha256_file(path),
+    }
+    atomic_write(card_path, lambda tmp: Path(tmp).write_text(json.dumps(card, indent=2) + "\n"), overwrite=True)
+    return card

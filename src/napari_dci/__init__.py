@@ -1,0 +1,1 @@
+"""napari plugin of dci-cnn: restore image layers from a dock widget."""
