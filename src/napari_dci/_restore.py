@@ -1,0 +1,107 @@
+"""Restore a layer's array into an array of the same dtype and value range.
+
+Keeping dtype and range lets the output layer reuse the input's contrast
+limits and histogram. uint8 data is read as the 0-255 JPEG domain; other
+integer and float data keep their own range (``preserve_range``), as 12/16-bit
+microscopy and satellite radiances need. NumPy arrays are restored now, tile
+by tile with progress; anything else (dask, zarr, other lazy arrays) becomes a
+lazy dask array that restores only the chunks napari asks for.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from dci_cnn import deblur
+from dci_cnn.devices import resolve_device
+
+__all__ = ["AUTO", "auto_tile_size", "is_lazy", "restore"]
+
+#: Widget and command value meaning "choose for me" (model and tile size).
+AUTO = "auto"
+
+
+def auto_tile_size(device):
+    """Tile side for ``device``: small on the CPU so progress and Cancel respond within a second or so.
+
+    Parameters
+    ----------
+    device : str
+        A name from :func:`dci_cnn.devices.available_devices`.
+
+    Returns
+    -------
+    int
+        512 on the CPU, 1024 on MPS or a GPU with less than 12 GiB, else 2048.
+    """
+    if device.startswith("cuda"):
+        index = int(device.partition(":")[2] or 0)
+        return 2048 if torch.cuda.get_device_properties(index).total_memory >= 12 * 2**30 else 1024
+    return 512 if device == "cpu" else 1024
+
+
+def is_lazy(data):
+    """Whether ``data`` is restored lazily (anything but an in-memory NumPy array)."""
+    return not isinstance(data, np.ndarray)
+
+
+def _as_dask(data, rgb):
+    """A dask array over ``data`` with one plane per chunk along the leading axes."""
+    import dask.array as da
+
+    if not type(data).__module__.startswith("dask"):
+        chunks = getattr(data, "chunks", None)
+        data = da.from_array(data, chunks=chunks if isinstance(chunks, tuple) else "auto")
+    leading = data.ndim - (3 if rgb else 2)
+    return data.rechunk({axis: 1 for axis in range(leading)})
+
+
+def _in_dtype(restored, dtype):
+    """Map a :func:`dci_cnn.deblur` result back to the input's dtype."""
+    if dtype == np.uint8:
+        restored = restored * 255
+    if dtype.kind in "ui":
+        restored = np.rint(restored)
+    return restored.astype(dtype, copy=False)
+
+
+def restore(data, *, rgb, model=AUTO, device="cpu", tile_size=AUTO, progress=None):
+    """Deblur one layer array, keeping its shape, dtype and value range.
+
+    Parameters
+    ----------
+    data : array-like
+        Image data: leading axes (Z, T, bands) are restored plane by plane.
+    rgb : bool
+        The last axis holds RGB(A) channels.
+    model : str, optional
+        Model name, a ``.safetensors`` path, or ``"auto"`` (gray or colour
+        model by ``rgb``).
+    device : str, optional
+        ``"cpu"``, ``"cuda:N"``, ``"mps"`` or ``"auto"``.
+    tile_size : int or "auto", optional
+        Tile side in pixels.
+    progress : callable, optional
+        ``progress(done, total)`` after each tile (NumPy input only); it may
+        raise to cancel.
+
+    Returns
+    -------
+    ndarray or dask array
+        Same shape and dtype as ``data``; lazy unless ``data`` is a NumPy array.
+    """
+    dtype = np.dtype(data.dtype)
+    device = str(resolve_device(device))
+    if is_lazy(data):
+        data, progress = _as_dask(data, rgb), False
+    restored = deblur(
+        data,
+        model=None if model == AUTO else model,
+        channel_axis=-1 if rgb else None,
+        device=device,
+        tile_size=auto_tile_size(device) if tile_size == AUTO else tile_size,
+        preserve_range=dtype != np.uint8,
+        progress=progress or False,
+    )
+    return _in_dtype(restored, dtype)
