@@ -42,12 +42,16 @@ def _output_path(source, out, single, suffix):
     return out / f"{source.stem}{suffix}"
 
 
-def _restored_like(image, restored):
-    """Cast a restoration to the input's bit depth (uint8 and uint16 kept; other types to float32)."""
-    if image.dtype == np.uint8:
-        return img_as_ubyte(restored)
-    if image.dtype == np.uint16:
-        return img_as_uint(restored)
+def _restored_like(image, restored, preserve_range):
+    """Cast a restoration to the input's bit depth: uint8/uint16 kept (any integer type with ``preserve_range``), else float32."""
+    if image.dtype.kind in "ui":
+        if preserve_range:
+            info = np.iinfo(image.dtype)
+            return np.clip(np.rint(restored), info.min, info.max).astype(image.dtype)
+        if image.dtype == np.uint8:
+            return img_as_ubyte(restored)
+        if image.dtype == np.uint16:
+            return img_as_uint(restored)
     return restored.astype(np.float32)
 
 
@@ -64,12 +68,15 @@ def cmd_deblur(args):
     single = len(files) == 1 and out.suffix.lower() in {".png", ".tif", ".tiff"}
     if not single:
         out.mkdir(parents=True, exist_ok=True)
+    inputs = {f.resolve() for f in files}
     failures = []
     for source in tqdm(files, unit="image", disable=len(files) < 2 or args.quiet):
         try:
             image = read_image(source)
             fmt = args.format or ("png" if image.dtype == np.uint8 or (image.dtype == np.uint16 and image.ndim == 2) else "tif")
             target = _output_path(source, out, single, "." + fmt)
+            if target.resolve() in inputs:
+                raise FileExistsError(f"{target} is an input; choose another output folder")
             if target.exists() and not args.overwrite:
                 raise FileExistsError(f"{target} exists; pass --overwrite to replace it")
             restored = deblur(
@@ -80,7 +87,7 @@ def cmd_deblur(args):
                 tile_size=args.tile_size,
                 preserve_range=args.preserve_range,
             )
-            write_image(target, _restored_like(image, restored), overwrite=args.overwrite)
+            write_image(target, _restored_like(image, restored, args.preserve_range), overwrite=args.overwrite)
         except (ValueError, TypeError, OSError) as exc:
             failures.append((source, exc))
             tqdm.write(f"FAILED {source}: {exc}", file=sys.stderr)

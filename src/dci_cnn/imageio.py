@@ -80,7 +80,8 @@ def write_image(path, image, *, overwrite=False):
 
     def write(tmp):
         if suffix in _TIFF:
-            tifffile.imwrite(tmp, image)
+            rgb = image.ndim == 3 and image.shape[-1] in (3, 4)
+            tifffile.imwrite(tmp, image, photometric="rgb" if rgb else "minisblack")
         else:
             Image.fromarray(image).save(tmp, format="PNG")
 

@@ -165,7 +165,7 @@ def _dciunet_flops(channels=1, widths=(32, 64, 128), blocks=(1, 1, 2)):
 
 ARCHITECTURES = {
     "dcicnn": ArchSpec("dcicnn", DCICNN, size_multiple=1, halo=8, flops_per_pixel=_dcicnn_flops),
-    "dciunet": ArchSpec("dciunet", DCIUNet, size_multiple=8, halo=64, flops_per_pixel=_dciunet_flops),
+    "dciunet": ArchSpec("dciunet", DCIUNet, size_multiple=8, halo=72, flops_per_pixel=_dciunet_flops),
 }
 
 

@@ -158,6 +158,7 @@ def train(args):
     val_pairs = validation_set(val_files[: args.val_images], args.channels) if rank == 0 else []
 
     arguments = {"channels": args.channels, **json.loads(args.arch_args)}
+    torch.manual_seed(args.seed)
     model = build_model(args.arch, **arguments)
     if args.init:
         card, state = read_verified(args.init)
@@ -212,7 +213,8 @@ def train(args):
     started = time.perf_counter() - wall
     running = None
     try:
-        while step < args.steps and not stop["flag"]:
+        last = min(args.steps, args.stop_at or args.steps)
+        while step < last and not stop["flag"]:
             rng = np.random.default_rng([args.seed, step, rank])
             degraded, clean = (t.to(device, memory_format=torch.channels_last) for t in dataset.batch(args.batch_size, rng))
             with torch.autocast(device.type, dtype=dtype or torch.bfloat16, enabled=dtype is not None):
@@ -298,6 +300,8 @@ def build_parser(parser=None):
     parser.add_argument("--val-images", type=int, default=20)
     parser.add_argument("--val-every", type=int, default=250)
     parser.add_argument("--checkpoint-every", type=int, default=250)
+    parser.add_argument("--stop-at", type=int, default=0,
+                        help="stop (with a checkpoint) at this step of the --steps schedule; --resume continues it")
     parser.add_argument("--time-limit", type=float, default=0, help="stop after this many minutes (0: no limit)")
     parser.add_argument("--init", help="start from these weights (a model name or .safetensors path)")
     parser.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")

@@ -1,0 +1,34 @@
+"""Shared fixtures: models with random (non-identity) weights, saved like shipped ones."""
+
+import numpy as np
+import pytest
+import torch
+
+from dci_cnn.models import build_model
+from dci_cnn.weights import save_weights
+
+
+def _random_weights(arch, channels, folder, seed=0):
+    torch.manual_seed(seed)
+    module = build_model(arch, channels=channels)
+    for p in module.parameters():
+        if p.ndim > 1:
+            torch.nn.init.normal_(p, 0.0, 0.5 / np.sqrt(p[0].numel()))
+    for m in module.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.uniform_(-0.1, 0.1)
+            m.running_var.uniform_(0.5, 2.0)
+    path = folder / f"random-{arch}-{channels}.safetensors"
+    save_weights(module, path, {"architecture": arch, "arguments": {"channels": channels}, "description": "test"})
+    return str(path)
+
+
+@pytest.fixture(scope="session")
+def random_models(tmp_path_factory):
+    """Paths of random-weight models: ``{"unet1", "unet3", "paper1"}``."""
+    folder = tmp_path_factory.mktemp("models")
+    return {
+        "unet1": _random_weights("dciunet", 1, folder),
+        "unet3": _random_weights("dciunet", 3, folder),
+        "paper1": _random_weights("dcicnn", 1, folder),
+    }

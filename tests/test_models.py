@@ -1,0 +1,77 @@
+import pytest
+import torch
+from torch import nn
+
+from dci_cnn.models import ARCHITECTURES, DCICNN, build_model, fold_batchnorm
+
+
+def test_paper_architecture_is_exact():
+    net = DCICNN(channels=1)
+    convs = [m for m in net.modules() if isinstance(m, nn.Conv2d)]
+    assert len(convs) == 8
+    assert all(c.kernel_size == (3, 3) and c.stride == (1, 1) and c.padding == (1, 1) for c in convs)
+    assert [c.out_channels for c in convs] == [64] * 7 + [1]
+    assert sum(isinstance(m, nn.BatchNorm2d) for m in net.modules()) == 7
+    assert sum(isinstance(m, nn.ReLU) for m in net.modules()) == 7
+    assert not any(isinstance(m, (nn.MaxPool2d, nn.AvgPool2d, nn.Linear)) for m in net.modules())
+    # the layer order: conv, BN, ReLU repeated, then the last conv
+    kinds = [type(m).__name__ for m in net.body]
+    assert kinds == ["Conv2d", "BatchNorm2d", "ReLU"] * 7 + ["Conv2d"]
+
+
+@pytest.mark.parametrize("size", [(1, 1), (5, 7), (33, 64)])
+def test_paper_net_preserves_size(size):
+    x = torch.rand(2, 3, *size)
+    assert DCICNN(channels=3).eval()(x).shape == x.shape
+
+
+def test_residual_option_adds_input():
+    net = DCICNN(channels=1, residual=True).eval()
+    for p in net.parameters():
+        nn.init.zeros_(p)
+    x = torch.rand(1, 1, 9, 9)
+    assert torch.equal(net(x), x)
+
+
+def test_fold_batchnorm_keeps_outputs():
+    torch.manual_seed(0)
+    net = DCICNN(channels=1)
+    for m in net.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            m.running_mean.uniform_(-1, 1)
+            m.running_var.uniform_(0.5, 2)
+            m.weight.data.uniform_(0.5, 1.5)
+    net.eval()
+    x = torch.rand(1, 1, 20, 20)
+    expected = net(x)
+    folded = fold_batchnorm(net)
+    assert not any(isinstance(m, nn.BatchNorm2d) for m in folded.modules())
+    torch.testing.assert_close(folded(x), expected, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("arch", sorted(ARCHITECTURES))
+def test_declared_halo_covers_receptive_field_at_every_phase(arch):
+    spec = ARCHITECTURES[arch]
+    torch.manual_seed(0)
+    net = build_model(arch, channels=1)
+    for p in net.parameters():
+        nn.init.uniform_(p, 0.01, 0.1)
+    net.eval()
+    size = 4 * spec.halo
+    for phase in range(spec.size_multiple):
+        x = torch.rand(1, 1, size, size, requires_grad=True)
+        c = size // 2 + phase
+        net(x)[0, 0, c, c].backward()
+        rows = (x.grad[0, 0].abs().sum(1) > 0).nonzero()
+        assert rows.min() >= c - spec.halo and rows.max() <= c + spec.halo
+
+
+def test_unknown_architecture():
+    with pytest.raises(ValueError, match="unknown architecture"):
+        build_model("resnet")
+
+
+def test_flops_per_pixel_of_paper_net():
+    # 7 hidden convs of 64x64 channels plus first (1->64) and last (64->1), 3x3, 2 FLOP per MAC
+    expected = 2 * 9 * (1 * 64 + 6 * 64 * 64 + 64 * 1)
+    assert ARCHITECTURES["dcicnn"].flops_per_pixel(channels=1) == expected

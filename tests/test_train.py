@@ -1,0 +1,114 @@
+"""Training: a tiny run learns, exports a loadable model with its card, resumes the same schedule, stops cleanly."""
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from skimage import data
+
+from dci_cnn import deblur, load_model
+from dci_cnn.train import main
+
+TINY = ["--arch", "dcicnn", "--arch-args", '{"width": 8, "residual": true}', "--patch-size", "32", "--batch-size", "4",
+        "--val-every", "2", "--val-images", "1", "--val-fraction", "0.25", "--threads", "1", "--quiet"]
+
+
+@pytest.fixture(scope="module")
+def photos(tmp_path_factory):
+    """A folder of training images made from scikit-image samples (gray, colour, 16-bit, nested)."""
+    folder = tmp_path_factory.mktemp("photos")
+    (folder / "nested").mkdir()
+    Image.fromarray(data.astronaut()[:160, :160]).save(folder / "astronaut.png")
+    Image.fromarray(data.coffee()[:160, :200]).save(folder / "nested" / "coffee.jpg", quality=95)
+    Image.fromarray(data.camera()[:150, :150]).save(folder / "camera.png")
+    Image.fromarray((data.moon()[:150, :150].astype(np.uint16) * 257)).save(folder / "moon16.png")
+    return folder
+
+
+def _run(photos, out, *extra):
+    return main(["--data", str(photos), "--out", str(out), *TINY, *extra])
+
+
+def test_tiny_run_exports_a_model_with_its_card(photos, tmp_path):
+    export = tmp_path / "mine.safetensors"
+    final = _run(photos, tmp_path / "run", "--steps", "4", "--channels", "3", "--export", str(export),
+                 "--description", "test model")
+    assert final == 0
+    card = json.loads(export.with_suffix(".json").read_text())
+    assert card["description"] == "test model" and card["architecture"] == "dcicnn"
+    assert card["training"]["step"] == 4 and card["training"]["files"] == 3 and card["training"]["validation_files"] == 1
+    assert card["training"]["command"].startswith("dci-cnn train --data")
+    rows = list(csv.DictReader(open(tmp_path / "run" / "log.csv")))
+    assert [r["step"] for r in rows] == ["2", "4"] and float(rows[-1]["val_psnr_in"]) > 0
+    restored = deblur(data.astronaut()[:40, :40], model=export, channel_axis=-1)
+    assert restored.shape == (40, 40, 3)
+    assert load_model(export).card["training"]["degradation"] == "mixed"
+
+
+def test_export_never_overwrites_without_flag(photos, tmp_path):
+    export = tmp_path / "mine.safetensors"
+    export.write_bytes(b"older model")
+    with pytest.raises(FileExistsError):
+        _run(photos, tmp_path / "run", "--steps", "1", "--export", str(export))
+    assert export.read_bytes() == b"older model"
+
+
+def test_resume_continues_the_same_schedule(photos, tmp_path):
+    _run(photos, tmp_path / "straight", "--steps", "4", "--degradation", "paper", "--loss", "mse")
+    _run(photos, tmp_path / "split", "--steps", "4", "--stop-at", "2", "--degradation", "paper", "--loss", "mse")
+    assert torch.load(tmp_path / "split" / "checkpoint.pt", weights_only=True)["step"] == 2
+    _run(photos, tmp_path / "split", "--steps", "4", "--degradation", "paper", "--loss", "mse", "--resume")
+    a = torch.load(tmp_path / "straight" / "checkpoint.pt", weights_only=True)
+    b = torch.load(tmp_path / "split" / "checkpoint.pt", weights_only=True)
+    assert a["step"] == b["step"] == 4
+    for key in a["model"]:
+        torch.testing.assert_close(a["model"][key], b["model"][key], rtol=1e-5, atol=1e-6)
+    assert a["scheduler"]["last_epoch"] == b["scheduler"]["last_epoch"]
+
+
+def test_init_from_weights_of_another_architecture_is_refused(photos, tmp_path, random_models):
+    with pytest.raises(ValueError, match="is a dciunet model, not dcicnn"):
+        _run(photos, tmp_path / "run", "--steps", "1", "--init", random_models["unet1"])
+
+
+def _env():
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    src = os.path.join(os.path.dirname(__file__), "..", "src")
+    env["PYTHONPATH"] = os.pathsep.join([os.path.abspath(src), env.get("PYTHONPATH", "")])
+    return env
+
+
+@pytest.mark.slow
+def test_sigterm_writes_a_checkpoint_and_exits(photos, tmp_path):
+    out = tmp_path / "run"
+    proc = subprocess.Popen([sys.executable, "-m", "dci_cnn.train", "--data", str(photos), "--out", str(out), *TINY,
+                             "--steps", "100000", "--checkpoint-every", "100000"], env=_env())
+    deadline = time.time() + 120
+    while not (out / "log.csv").exists() or len((out / "log.csv").read_text().splitlines()) < 2:
+        assert time.time() < deadline and proc.poll() is None
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=60) == 0
+    ckpt = torch.load(out / "checkpoint.pt", weights_only=True)
+    assert 2 <= ckpt["step"] < 100000
+
+
+@pytest.mark.slow
+def test_torchrun_data_parallel_on_two_cpu_processes(photos, tmp_path):
+    export = tmp_path / "ddp.safetensors"
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-port", "29517",
+           "-m", "dci_cnn.train", "--data", str(photos), "--out", str(tmp_path / "run"), *TINY, "--steps", "3",
+           "--export", str(export)]
+    result = subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=240)
+    assert result.returncode == 0, result.stderr[-2000:]
+    card = json.loads(export.with_suffix(".json").read_text())
+    assert card["training"]["step"] == 3
+    assert torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=True)["step"] == 3
