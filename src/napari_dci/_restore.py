@@ -35,10 +35,12 @@ def auto_tile_size(device):
     int
         512 on the CPU, 1024 on MPS or a GPU with less than 12 GiB, else 2048.
     """
-    if device.startswith("cuda"):
-        index = int(device.partition(":")[2] or 0)
-        return 2048 if torch.cuda.get_device_properties(index).total_memory >= 12 * 2**30 else 1024
-    return 512 if device == "cpu" else 1024
+    if device == "cpu":
+        return 512
+    index = int(device.partition(":")[2] or 0) if device.startswith("cuda") else -1
+    if 0 <= index < torch.cuda.device_count() and torch.cuda.get_device_properties(index).total_memory >= 12 * 2**30:
+        return 2048
+    return 1024
 
 
 def is_lazy(data):
