@@ -1,0 +1,105 @@
+"""What bf16 autocast costs in PSNR against float32, on Kodak24 (evaluation data only), and what it gains in speed.
+
+``deblur`` autocasts to bfloat16 on CPUs with native bf16 (AMX or
+AVX512-BF16, see :func:`dci_cnn.devices.cpu_has_fast_bf16`); the spec keeps
+it only if it costs at most 0.02 dB PSNR on Kodak24. On a CPU without
+native bf16 the arithmetic is emulated and far slower than float32, so the
+comparison is skipped unless ``--force`` is given.
+
+Examples
+--------
+    python benchmarks/precision.py --data ../shared/data/eval/kodak24
+    python benchmarks/precision.py --limit 4              # quick: first 4 images
+    python benchmarks/precision.py --force                # run even without native bf16
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _bench import force_dtype, machine_line, table  # noqa: E402
+
+BUDGET_DB = 0.02
+
+
+def _restore(image, loaded, axis, dtype):
+    from dci_cnn import deblur
+
+    force_dtype(dtype)
+    t0 = time.perf_counter()
+    out = deblur(image, model=loaded, channel_axis=axis)
+    return out, time.perf_counter() - t0
+
+
+def main(argv=None):
+    root = Path(__file__).resolve().parents[1]
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data", default=str(root.parent / "shared/data/eval/kodak24"), help="folder of Kodak24 PNGs")
+    p.add_argument("--models", nargs="*", help="models (default: the shipped ones; gray models get the luminance)")
+    p.add_argument("--quality", type=int, nargs="+", default=[10, 30], help="JPEG qualities of the degraded inputs")
+    p.add_argument("--degradation", default="jpeg", choices=["jpeg", "compound"])
+    p.add_argument("--limit", type=int, help="only the first N images")
+    p.add_argument("--force", action="store_true", help="compare even where bf16 is emulated (slow)")
+    args = p.parse_args(argv)
+
+    from skimage.color import rgb2gray
+
+    from dci_cnn import list_models, load_model
+    from dci_cnn.devices import cpu_has_fast_bf16
+    from dci_cnn.evaluate import degrade_for_eval
+    from PIL import Image
+
+    from dci_cnn.metrics import psnr
+
+    print(f"# bf16 vs float32 on Kodak24\n\n{machine_line()}\n")
+    if not cpu_has_fast_bf16() and not args.force:
+        print("This CPU has neither AMX nor AVX512-BF16: bf16 would be emulated (far slower than float32), "
+              "so deblur runs float32 here and the comparison is **skipped** (pass --force to run it anyway).")
+        return 0
+    files = sorted(Path(args.data).glob("*.png"))[: args.limit]
+    if not files:
+        print(f"no PNG files in {args.data}", file=sys.stderr)
+        return 2
+    rows, verdicts = [], []
+    for name in args.models or list_models():
+        loaded = load_model(name)
+        for q in args.quality:
+            d, t32, t16, p_in, p32, p16 = [], 0.0, 0.0, [], [], []
+            for f in files:
+                with Image.open(f) as im:
+                    clean = np.asarray(im.convert("RGB"), dtype=np.float32) / 255.0
+                if loaded.channels == 1:
+                    clean = rgb2gray(clean).astype(np.float32)
+                axis = -1 if loaded.channels == 3 else None
+                degraded = degrade_for_eval(clean, args.degradation, q)
+                out32, s32 = _restore(degraded, loaded, axis, "float32")
+                out16, s16 = _restore(degraded, loaded, axis, "bfloat16")
+                t32, t16 = t32 + s32, t16 + s16
+                p_in.append(psnr(clean, np.clip(degraded, 0, 1)))
+                p32.append(psnr(clean, out32))
+                p16.append(psnr(clean, out16))
+                d.append(p16[-1] - p32[-1])
+            mean_d = float(np.mean(d))
+            ok = mean_d >= -BUDGET_DB
+            verdicts.append(ok)
+            rows.append([name, q, len(files), float(np.mean(p_in)), float(np.mean(p32)), float(np.mean(p16)),
+                         f"{mean_d:+.4f}", f"{min(d):+.4f}", t32 / t16, "within" if ok else "over"])
+            print(f"  {name} q{q}: Δ {mean_d:+.4f} dB", file=sys.stderr, flush=True)
+    print(table(["model", "JPEG q", "images", "input PSNR", "float32 PSNR", "bf16 PSNR", "Δ mean dB", "Δ worst image dB",
+                 "bf16 speed-up", f"≤ {BUDGET_DB} dB budget"], rows))
+    print()
+    if all(verdicts):
+        print(f"bf16 costs at most {BUDGET_DB} dB on average everywhere: keeping bf16 autocast on this CPU is within budget.")
+    else:
+        print(f"bf16 costs more than {BUDGET_DB} dB on average for some model/quality: float32 should be kept.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,146 @@
+"""Device dispatch, tested on the CPU: GPUs and CPU features are faked by monkeypatching."""
+
+import numpy as np
+import pytest
+import torch
+
+import dci_cnn.devices as devices
+from dci_cnn.devices import available_devices, cpu_has_fast_bf16, fast_dtype, resolve_device
+
+
+@pytest.fixture
+def no_gpu(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+
+
+@pytest.fixture
+def two_gpus(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    monkeypatch.setattr(torch.cuda, "current_device", lambda: 1)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+
+
+@pytest.fixture
+def cpuinfo(monkeypatch):
+    """Set the text of /proc/cpuinfo that :func:`cpu_has_fast_bf16` reads (None: unreadable)."""
+
+    def fake(text):
+        class FakePath:
+            def __init__(self, path):
+                self.path = path
+
+            def read_text(self):
+                if text is None:
+                    raise OSError("no /proc here")
+                return text
+
+        monkeypatch.setattr(devices, "Path", FakePath)
+        cpu_has_fast_bf16.cache_clear()
+
+    yield fake
+    cpu_has_fast_bf16.cache_clear()
+
+
+def test_cpu_always_available(no_gpu):
+    assert available_devices() == ["cpu"]
+    assert resolve_device("cpu") == torch.device("cpu")
+    assert resolve_device(" CPU ") == torch.device("cpu")
+    assert resolve_device(torch.device("cpu")) == torch.device("cpu")
+
+
+def test_auto_falls_back_to_cpu(no_gpu):
+    assert resolve_device("auto") == torch.device("cpu")
+
+
+@pytest.mark.parametrize("name", ["cuda", "cuda:0", "mps", "tpu", "gpu"])
+def test_unavailable_device_lists_what_is_available(no_gpu, name):
+    with pytest.raises(ValueError, match=r"not available here; available: cpu$"):
+        resolve_device(name)
+
+
+@pytest.mark.parametrize("bad", [0, None, 1.5, ["cpu"]])
+def test_device_type_is_checked(bad):
+    with pytest.raises(TypeError, match="device must be a str or torch.device"):
+        resolve_device(bad)
+
+
+def test_gpus_are_listed_and_auto_picks_the_first(two_gpus):
+    assert available_devices() == ["cpu", "cuda:0", "cuda:1"]
+    assert resolve_device("auto") == torch.device("cuda:0")
+    assert resolve_device("cuda:1") == torch.device("cuda:1")
+    assert resolve_device(torch.device("cuda:0")) == torch.device("cuda:0")
+
+
+def test_plain_cuda_means_the_current_device(two_gpus):
+    assert resolve_device("cuda") == torch.device("cuda:1")
+
+
+def test_missing_gpu_index_lists_the_real_ones(two_gpus):
+    with pytest.raises(ValueError, match="available: cpu, cuda:0, cuda:1"):
+        resolve_device("cuda:2")
+
+
+def test_mps_is_used_by_auto_when_there_is_no_gpu(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: True)
+    assert available_devices() == ["cpu", "mps"]
+    assert resolve_device("auto") == torch.device("mps")
+
+
+def test_cuda_autocasts_to_half():
+    assert fast_dtype(torch.device("cuda")) == torch.float16
+    assert fast_dtype(torch.device("cuda:3")) == torch.float16
+
+
+def test_mps_stays_float32():
+    assert fast_dtype(torch.device("mps")) is None
+
+
+@pytest.mark.parametrize("native, expected", [(True, torch.bfloat16), (False, None)])
+def test_cpu_uses_bf16_only_where_native(monkeypatch, native, expected):
+    monkeypatch.setattr(devices, "cpu_has_fast_bf16", lambda: native)
+    assert fast_dtype(torch.device("cpu")) is expected
+
+
+@pytest.mark.parametrize(
+    "flags, expected",
+    [
+        ("fpu sse2 avx avx2 fma", False),
+        ("fpu avx2 avx512f avx512bw", False),
+        ("fpu avx2 avx512f avx512_bf16", True),
+        ("fpu avx2 amx_tile amx_bf16 amx_int8", True),
+    ],
+)
+def test_native_bf16_is_read_from_cpu_flags(cpuinfo, flags, expected):
+    cpuinfo(f"processor\t: 0\nmodel name\t: Some CPU\nflags\t\t: {flags}\n\nprocessor\t: 1\nflags\t\t: {flags}\n")
+    assert cpu_has_fast_bf16() is expected
+
+
+def test_no_cpuinfo_means_no_bf16(cpuinfo):
+    cpuinfo(None)
+    assert cpu_has_fast_bf16() is False
+    cpuinfo("processor\t: 0\n")
+    assert cpu_has_fast_bf16() is False
+
+
+def test_deblur_runs_the_autocast_precision_the_device_asks_for(monkeypatch, random_models):
+    """The dtype chosen by fast_dtype reaches the network (float32 when None, bf16 when asked)."""
+    import dci_cnn._deblur as core
+    from dci_cnn import deblur, load_model
+
+    model = load_model(random_models["unet1"])
+    seen = []
+    hook = model.module.head.register_forward_hook(lambda m, args, out: seen.append(out.dtype))
+    try:
+        image = np.random.default_rng(0).random((40, 48)).astype(np.float32)
+        monkeypatch.setattr(core, "fast_dtype", lambda device: None)
+        exact = deblur(image, model=model)
+        monkeypatch.setattr(core, "fast_dtype", lambda device: torch.bfloat16)
+        reduced = deblur(image, model=model)
+    finally:
+        hook.remove()
+    assert seen == [torch.float32, torch.bfloat16]
+    assert reduced.dtype == exact.dtype == np.float32
+    assert np.abs(reduced - exact).max() < 0.05
