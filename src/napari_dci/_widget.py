@@ -209,14 +209,17 @@ class DeblurWidget(Container):
 
     @ensure_main_thread
     def _report(self, done, total):
-        if self._progress is None:
+        bar = self._progress
+        if bar is None:
             return
-        if self._progress.total != total:
-            self._progress.total = total
-        self._progress.update(done - self._progress.n)
+        # status first: napari's progress bar processes Qt events, which may finish the job meanwhile
         self.status.value = f"tile {done} of {total}"
+        if bar.total != total:
+            bar.total = total
+        bar.update(done - bar.n)
 
     def _finish(self, snapshot, outcome):
+        self._close_progress()  # late tile reports are dropped from here on
         if outcome.cancelled:
             self.status.value = "cancelled; no layer written"
             show_info(f"dci-cnn: cancelled restoring {snapshot.name!r}; no layer written")
@@ -227,9 +230,12 @@ class DeblurWidget(Container):
             show_result(self._viewer, snapshot, outcome.data)
             self.status.value = f"done: {output_name(snapshot.name)!r}"
 
-    def _cleanup(self):
+    def _close_progress(self):
         if self._progress is not None:
             self._progress.close()
         self._progress = None
+
+    def _cleanup(self):
+        self._close_progress()
         self._worker = None
         self._set_running(False)
