@@ -1,6 +1,6 @@
 """
-Blur + noise + JPEG: dci-cnn against classical restoration
-==========================================================
+Blur + noise + JPEG vs classical restoration
+============================================
 
 The DCI-CNN paper degrades images three times over: a Gaussian blur, white
 Gaussian noise and JPEG compression. Classical methods each undo one of

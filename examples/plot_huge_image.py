@@ -1,6 +1,6 @@
 """
-A huge image in bounded memory: tiling and dask
-===============================================
+Huge images in bounded memory: tiles and dask
+=============================================
 
 A whole-slide scan or a satellite scene can be 100 000 pixels on a side --
 far more than fits through a network at once. ``deblur`` never needs the
@@ -19,6 +19,8 @@ This example measures both on images built here, up to 8 megapixels (the
 same code runs unchanged on images a hundred times larger; only the time
 grows).
 """
+
+# mkdocs_gallery_thumbnail_number = 1
 
 import ctypes
 import tempfile

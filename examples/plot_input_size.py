@@ -1,6 +1,6 @@
 """
-The paper's input-size experiment with ``dci-cnn evaluate``
-===========================================================
+The paper's input-size experiment
+=================================
 
 The DCI-CNN paper trains on 64 x 64 images and asks how the restoration
 holds up when the input is smaller or larger (its Table 3): every test

@@ -1,6 +1,6 @@
 """
-JPEG artifacts in a photo, from quality 10 to 50
-=================================================
+JPEG artifacts in a photo at four qualities
+===========================================
 
 A photo saved at a low JPEG quality shows 8x8 blocks in flat areas, ringing
 around edges and smeared colour (the chroma is stored at half resolution).
@@ -9,6 +9,8 @@ qualities with Pillow's JPEG codec and restored with [`dci_cnn.deblur`][dci_cnn.
 The zoomed crops show where the artifacts live: ringing around the
 shuttle model's sharp edges and blocks in the smooth wall behind it.
 """
+
+# mkdocs_gallery_thumbnail_number = 2
 
 import io
 import time

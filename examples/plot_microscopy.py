@@ -1,6 +1,6 @@
 """
-Microscopy: histology, 16-bit data and channel-by-channel restoration
-=====================================================================
+Microscopy: histology, 16-bit, channel by channel
+=================================================
 
 Microscopy images are often passed around as JPEGs (slide scanners, image
 databases, papers, e-mail) long after the raw files are gone. This example

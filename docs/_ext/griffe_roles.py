@@ -8,6 +8,13 @@ read roles, so this extension rewrites them before rendering:
   becomes an autorefs link ``[`name`][dci_cnn.weights.list_models]``;
 * any other target (``skimage.util.img_as_float``) becomes inline code.
 
+It also fences doctest lines (``>>>``) that stand outside an *Examples*
+section (as in a package's module docstring), which Markdown would
+otherwise render as nested quotes; turns reStructuredText definition lists
+(a ````term```` line followed by an indented paragraph) into Markdown ones;
+and gives the public registries that have only a comment a one-line
+description, so that they appear in the reference.
+
 Loaded from ``mkdocs.yml`` (``extensions: [docs/_ext/griffe_roles.py]``).
 """
 
@@ -15,10 +22,39 @@ from __future__ import annotations
 
 import re
 
-from griffe import Extension
+from griffe import Docstring, Extension
 
 _ROLE = re.compile(r":(?:py:)?(?:func|class|meth|attr|data|mod|obj|exc|const):`(~?)([\w.]+)(?:\(\))?`")
 _PROJECT = ("dci_cnn", "napari_dci")
+_EXAMPLES = re.compile(r"^\s*Examples\n\s*-{3,}", re.MULTILINE)
+_DOCTEST_RUN = re.compile(r"(?:^[ \t]*>>>.*\n?(?:^[ \t]*(?:\.\.\.|[^\s>].*)\n?)*?)+(?=^\s*$|\Z)", re.MULTILINE)
+
+
+_RST_DEFLIST = re.compile(r"^(``[^`\n]+``)[ \t]*\n((?:[ \t]{4,}\S.*(?:\n|\Z))+)", re.MULTILINE)
+
+#: Descriptions of public module attributes that carry no docstring in the source.
+_ATTRIBUTE_DOCS = {
+    "dci_cnn.degrade.PRESETS": "Degradation presets by name (``paper``, ``jpeg``, ``mixed``): functions ``f(image, rng) -> (degraded, clean)``.",
+    "dci_cnn.models.ARCHITECTURES": "The architecture registry: name (as stored in model cards) -> ArchSpec.",
+    "dci_cnn.weights.DEFAULT_MODELS": "Model used by ``deblur`` when none is named, by channel count: ``{1: gray, 3: colour}``.",
+}
+
+
+def _deflists(text):
+    """reST definition list items (````term```` + indented body) as Markdown ``term`` / ``:   body``."""
+
+    def item(m):
+        body = [line.strip() for line in m.group(2).splitlines() if line.strip()]
+        return m.group(1)[1:-1] + "\n:   " + "\n    ".join(body) + "\n\n"
+
+    return _RST_DEFLIST.sub(item, text)
+
+
+def _fence_doctests(text):
+    """Wrap runs of ``>>>`` lines in a ``pycon`` code fence (only where no Examples section handles them)."""
+    if _EXAMPLES.search(text):
+        return text
+    return _DOCTEST_RUN.sub(lambda m: "```pycon\n" + m.group(0).rstrip("\n") + "\n```\n", text)
 
 
 def _lookup(root, path):
@@ -41,8 +77,11 @@ class SphinxRoles(Extension):
         if id(obj) in seen:
             return
         seen.add(id(obj))
+        if obj.docstring is None and obj.path in _ATTRIBUTE_DOCS:
+            obj.docstring = Docstring(_ATTRIBUTE_DOCS[obj.path], parent=obj)
         if obj.docstring is not None:
-            obj.docstring.value = _ROLE.sub(lambda m: self._link(pkg, obj, m), obj.docstring.value)
+            text = _ROLE.sub(lambda m: self._link(pkg, obj, m), obj.docstring.value)
+            obj.docstring.value = _deflists(_fence_doctests(text) if obj.is_module else text)
         for member in obj.members.values():
             if not member.is_alias:
                 self._walk(pkg, member, seen)
