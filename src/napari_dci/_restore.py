@@ -68,7 +68,7 @@ def _in_dtype(restored, dtype):
     return restored.astype(dtype, copy=False)
 
 
-def restore(data, *, rgb, model=AUTO, device="cpu", tile_size=AUTO, progress=None):
+def restore(data, *, rgb, model=AUTO, device="cpu", tile_size=AUTO, progress=None, lazy=False):
     """Deblur one layer array, keeping its shape, dtype and value range.
 
     Parameters
@@ -87,15 +87,18 @@ def restore(data, *, rgb, model=AUTO, device="cpu", tile_size=AUTO, progress=Non
     progress : callable, optional
         ``progress(done, total)`` after each tile (NumPy input only); it may
         raise to cancel.
+    lazy : bool, optional
+        Return a lazy dask array even for NumPy input.
 
     Returns
     -------
     ndarray or dask array
-        Same shape and dtype as ``data``; lazy unless ``data`` is a NumPy array.
+        Same shape and dtype as ``data``; lazy if ``lazy`` or if ``data`` is
+        not a NumPy array.
     """
     dtype = np.dtype(data.dtype)
     device = str(resolve_device(device))
-    if is_lazy(data):
+    if lazy or is_lazy(data):
         data, progress = _as_dask(data, rgb), False
     restored = deblur(
         data,

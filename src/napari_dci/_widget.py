@@ -73,7 +73,7 @@ def _restore_job(snapshot, options, stop, report):
 
     try:
         if snapshot.multiscale:
-            data = [restore(level, rgb=snapshot.rgb, **options) for level in snapshot.data]
+            data = [restore(level, rgb=snapshot.rgb, lazy=True, **options) for level in snapshot.data]
         else:
             data = restore(snapshot.data, rgb=snapshot.rgb, progress=progress, **options)
     except Cancelled:
