@@ -57,6 +57,35 @@ def _fence_doctests(text):
     return _DOCTEST_RUN.sub(lambda m: "```pycon\n" + m.group(0).rstrip("\n") + "\n```\n", text)
 
 
+#: Modules whose pages render their public members (see docs/api/), and what dci_cnn's page shows.
+_DOCUMENTED = {
+    "dci_cnn.models", "dci_cnn.weights", "dci_cnn.degrade", "dci_cnn.metrics", "dci_cnn.evaluate",
+    "dci_cnn.train", "dci_cnn.devices", "napari_dci", "napari_dci._sample_data",
+}
+_RENDERED = {"dci_cnn.deblur", "dci_cnn.list_models", "dci_cnn.load_model", "dci_cnn.model_card",
+             "napari_dci._widget.DeblurWidget"}
+
+
+def _is_rendered(obj):
+    """Whether the API reference shows ``obj`` (so that a link to it resolves)."""
+    if obj.path in _RENDERED or obj.is_module and obj.path in _DOCUMENTED:
+        return True
+    try:
+        documented = (obj.final_target if obj.is_alias else obj).docstring is not None
+    except Exception:  # an alias that cannot be resolved
+        return False
+    if not documented or obj.name.startswith("_"):
+        return False
+    parent = obj.parent
+    while parent is not None and not parent.is_module:
+        if parent.name.startswith("_") and parent.path not in _RENDERED:
+            return False
+        if parent.path in _RENDERED:
+            return True
+        parent = parent.parent
+    return parent is not None and parent.path in _DOCUMENTED
+
+
 def _lookup(root, path):
     obj = root
     for part in path.split(".")[1:]:
@@ -98,6 +127,6 @@ class SphinxRoles(Extension):
             found = _lookup(pkg, f"{module.path}.{target}") if module.path.startswith(pkg.name) else None
             if found is not None:
                 target = f"{module.path}.{target}"
-        if found is None:
+        if found is None or not _is_rendered(found):
             return f"`{text}`"
         return f"[`{text}`][{target}]"
