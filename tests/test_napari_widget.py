@@ -83,6 +83,8 @@ def test_rgb_uses_colour_model(viewer_widget, qtbot, random_models):
     _run(qtbot, widget)
     out = viewer.layers["scene [deblurred]"]
     assert out.rgb and out.data.shape == rgb.shape and out.data.dtype == np.uint8
+    _run(qtbot, widget)
+    assert viewer.layers["scene [deblurred]"] is out and len(viewer.layers) == 2
 
 
 def test_stack_whole_and_current_plane(viewer_widget, qtbot, random_models):
@@ -204,3 +206,4 @@ def test_widget_docks_from_the_manifest(make_napari_viewer):
     viewer = make_napari_viewer()
     _, widget = viewer.window.add_plugin_dock_widget("dci-cnn", "Deblur")
     assert isinstance(widget, DeblurWidget)
+

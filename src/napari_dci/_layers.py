@@ -102,7 +102,7 @@ def capture(layer, point=None):
     _check(layer)
     settings = {key: getattr(layer, key) for key in KEPT}
     settings["affine"] = layer.affine.affine_matrix
-    settings["colormap"] = layer.colormap
+    settings["metadata"] = dict(layer.metadata)
     data = list(layer.data) if layer.multiscale else layer.data
     lead = leading_axes(layer)
     if point is not None and lead and not layer.multiscale:
@@ -117,7 +117,8 @@ def capture(layer, point=None):
 
 
 def _compatible(layer, snapshot, data):
-    ndim = np.ndim(data[0]) if snapshot.multiscale else np.ndim(data)
+    """Whether ``layer`` can take ``data`` in place (napari cannot change these after creation)."""
+    ndim = (np.ndim(data[0]) if snapshot.multiscale else np.ndim(data)) - snapshot.rgb
     return (
         isinstance(layer, Image)
         and layer.rgb == snapshot.rgb

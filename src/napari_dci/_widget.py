@@ -138,7 +138,7 @@ class DeblurWidget(Container):
             self.image.value = active
 
     def _tile_choices(self, _widget):
-        auto = auto_tile_size(self.device.value) if hasattr(self, "device") else 512
+        auto = auto_tile_size(self.device.value)
         return [(f"auto ({auto})", AUTO)] + [(str(size), size) for size in TILE_SIZES]
 
     def _set_tooltips(self):
