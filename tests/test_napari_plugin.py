@@ -45,6 +45,23 @@ def test_headless_dask_is_lazy_and_matches_numpy(random_models):
     np.testing.assert_allclose(lazy.compute(), deblur_image(stack, model=random_models["unet1"]), atol=1e-5)
 
 
+def test_headless_zarr_is_lazy(random_models):
+    zarr = pytest.importorskip("zarr")
+    stored = zarr.create_array(store={}, shape=(2, 40, 48), chunks=(1, 40, 24), dtype="uint16")
+    stored[:] = np.random.default_rng(3).integers(100, 4000, size=(2, 40, 48))
+    lazy = deblur_image(stored, model=random_models["unet1"])
+    assert isinstance(lazy, da.Array) and lazy.dtype == np.uint16
+    assert 100 <= int(lazy.min().compute()) and int(lazy.max().compute()) < 4000
+
+
+def test_headless_command_is_registered():
+    manager = npe2.PluginManager.instance()
+    manager.discover()
+    command = manager.get_command("dci-cnn.deblur_image")
+    restored = command.exec(kwargs={"image": np.full((2, 32, 32), 7, np.uint8)})
+    assert restored.shape == (2, 32, 32) and restored.dtype == np.uint8
+
+
 def test_headless_reports_unavailable_device():
     with pytest.raises(ValueError, match="not available"):
         deblur_image(np.zeros((32, 32), np.uint8), device="cuda:7")

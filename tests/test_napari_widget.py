@@ -167,6 +167,7 @@ def test_switching_layers_mid_run_does_not_mix(viewer_widget, qtbot, random_mode
     first = viewer.add_image(np.random.default_rng(8).random((32, 32)).astype(np.float32), name="first")
     widget.model.value = random_models["unet1"]
     worker = widget.run()
+    assert widget.cancel_button.enabled and "first [deblurred]" not in viewer.layers  # running in the background
     viewer.add_image(np.zeros((16, 16), np.float32), name="second")
     first.data = np.zeros((8, 8), np.float32)
     qtbot.waitUntil(lambda: widget._worker is None, timeout=TIMEOUT_MS)
