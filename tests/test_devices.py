@@ -144,3 +144,71 @@ def test_deblur_runs_the_autocast_precision_the_device_asks_for(monkeypatch, ran
     assert seen == [torch.float32, torch.bfloat16]
     assert reduced.dtype == exact.dtype == np.float32
     assert np.abs(reduced - exact).max() < 0.05
+
+
+@pytest.fixture
+def fake_gpu_memory(monkeypatch):
+    """Pretend cuda:N has the given memory in GiB."""
+    from types import SimpleNamespace
+
+    def fake(gib):
+        monkeypatch.setattr(torch.cuda, "current_device", lambda: 0)
+        monkeypatch.setattr(torch.cuda, "get_device_properties", lambda index: SimpleNamespace(total_memory=gib * 2**30))
+
+    return fake
+
+
+def test_auto_tile_size_per_device(fake_gpu_memory):
+    assert devices.default_tile_size(torch.device("cpu")) == devices.CPU_TILE_SIZE
+    assert devices.default_tile_size(torch.device("mps")) == devices.SMALL_GPU_TILE_SIZE
+    fake_gpu_memory(80)
+    assert devices.default_tile_size(torch.device("cuda")) == devices.GPU_TILE_SIZE
+    assert devices.default_tile_size(torch.device("cuda:1")) == devices.GPU_TILE_SIZE
+    fake_gpu_memory(8)
+    assert devices.default_tile_size(torch.device("cuda:0")) == devices.SMALL_GPU_TILE_SIZE
+    assert devices.GPU_TILE_SIZE > devices.SMALL_GPU_TILE_SIZE >= devices.CPU_TILE_SIZE
+
+
+@pytest.fixture
+def captured_run(monkeypatch, random_models):
+    """deblur up to the tile loop: what it would hand restore_planes, on a device of our choosing."""
+    import dci_cnn._deblur as core
+    from dci_cnn import load_model
+
+    model = load_model(random_models["unet1"])
+    seen = {}
+
+    def run(device, **kwargs):
+        seen.clear()
+        monkeypatch.setattr(core, "resolve_device", lambda name: torch.device(device))
+        monkeypatch.setattr(core, "_module_on", lambda loaded, dev: loaded.module)
+        monkeypatch.setattr(core, "restore_planes", lambda pairs, module, spec, **kw: seen.update(kw))
+        core.deblur(np.zeros((32, 32), np.float32), model=model, device=device, **kwargs)
+        return seen
+
+    return run
+
+
+def test_cuda_dispatch_uses_half_precision_and_large_tiles(captured_run, fake_gpu_memory):
+    fake_gpu_memory(80)
+    seen = captured_run("cuda:0")
+    assert seen["device"] == torch.device("cuda:0")
+    assert seen["dtype"] == torch.float16
+    assert seen["tile_size"] == devices.GPU_TILE_SIZE
+    assert captured_run("cuda:0", tile_size=512)["tile_size"] == 512
+    assert captured_run("cuda:0", tile_size=None)["tile_size"] is None
+
+
+def test_cpu_dispatch_uses_cpu_tiles_and_its_precision(captured_run, monkeypatch):
+    monkeypatch.setattr(devices, "cpu_has_fast_bf16", lambda: False)
+    seen = captured_run("cpu")
+    assert seen["dtype"] is None
+    assert seen["tile_size"] == devices.CPU_TILE_SIZE
+
+
+@pytest.mark.parametrize("bad, error", [("big", TypeError), ("AUTO", TypeError), (8, ValueError)])
+def test_tile_size_auto_is_the_only_string(bad, error):
+    from dci_cnn import deblur
+
+    with pytest.raises(error, match="tile_size"):
+        deblur(np.zeros((8, 8)), tile_size=bad)

@@ -16,7 +16,7 @@ from skimage._shared.utils import _supported_float_type
 from tqdm.auto import tqdm
 
 from ._tiling import restore_planes
-from .devices import fast_dtype, resolve_device
+from .devices import default_tile_size, fast_dtype, resolve_device
 from .weights import DEFAULT_MODELS, LoadedModel, load_model
 
 __all__ = ["deblur", "Layout", "describe"]
@@ -210,7 +210,7 @@ def deblur_array(image, layout, *, device, tile_size, preserve_range, progress, 
             layout.model.spec,
             device=device,
             dtype=fast_dtype(device),
-            tile_size=tile_size,
+            tile_size=default_tile_size(device) if isinstance(tile_size, str) else tile_size,
             to_unit=to_unit,
             from_unit=from_unit,
             progress=callback,
@@ -222,15 +222,15 @@ def deblur_array(image, layout, *, device, tile_size, preserve_range, progress, 
 
 
 def _check_tile_size(tile_size):
-    if tile_size is None:
+    if tile_size is None or (isinstance(tile_size, str) and tile_size == "auto"):
         return
     if not isinstance(tile_size, (int, np.integer)) or isinstance(tile_size, bool):
-        raise TypeError(f"tile_size must be an int or None, got {type(tile_size).__name__}")
+        raise TypeError(f"tile_size must be an int, 'auto' or None, got {tile_size!r}")
     if tile_size < 16:
         raise ValueError(f"tile_size must be at least 16 pixels (or None for no tiling), got {tile_size}")
 
 
-def deblur(image, *, model=None, channel_axis=None, device="cpu", tile_size=1024, preserve_range=False, progress=False):
+def deblur(image, *, model=None, channel_axis=None, device="cpu", tile_size="auto", preserve_range=False, progress=False):
     """Remove compression artifacts, blur and noise with a convolutional network.
 
     Parameters
@@ -249,10 +249,12 @@ def deblur(image, *, model=None, channel_axis=None, device="cpu", tile_size=1024
         (multiband data) go one by one through the gray model.
     device : str or torch.device, optional
         ``"cpu"``, ``"cuda"``, ``"cuda:N"``, ``"mps"`` or ``"auto"``.
-    tile_size : int or None, optional
+    tile_size : int, "auto" or None, optional
         Side of the tiles images are cut into (with overlap covering the
         receptive field, so the result does not depend on it). Memory
-        follows the tile size, not the image size. None: no tiling.
+        follows the tile size, not the image size. "auto" (default): 1024
+        on the CPU, 4096 on a CUDA GPU with 12 GiB or more, else 2048 (see
+        :func:`dci_cnn.devices.default_tile_size`). None: no tiling.
     preserve_range : bool, optional
         Keep the input's range: the image's min and max (over the whole
         image) are mapped to [0, 1] for the network and back afterwards.

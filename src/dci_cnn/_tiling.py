@@ -85,8 +85,9 @@ def restore_planes(pairs, module, spec, *, device, dtype=None, tile_size=None, t
                 tile = to_unit(np.asarray(source[ty0 : min(ty1, h), tx0 : min(tx1, w)], dtype=np.float32))
                 if ty1 > h or tx1 > w:
                     tile = np.pad(tile, ((0, max(0, ty1 - h)), (0, max(0, tx1 - w)), (0, 0)), mode="symmetric")
-                batch = torch.from_numpy(np.ascontiguousarray(tile.transpose(2, 0, 1)))[None]
-                batch = batch.to(device).contiguous(memory_format=torch.channels_last)
+                # an (H, W, C) array seen as (1, C, H, W) is already channels_last: no transposing copy
+                batch = torch.from_numpy(np.ascontiguousarray(tile)).permute(2, 0, 1)[None]
+                batch = batch.to(device, memory_format=torch.channels_last)
                 with torch.autocast(device.type, dtype=dtype or torch.bfloat16, enabled=dtype is not None):
                     result = module(batch)
                 cy1, cx1 = min(y1, h), min(x1, w)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import torch
 
-__all__ = ["available_devices", "resolve_device", "fast_dtype", "cpu_has_fast_bf16"]
+__all__ = ["available_devices", "resolve_device", "fast_dtype", "cpu_has_fast_bf16", "default_tile_size"]
 
 
 def available_devices():
@@ -71,3 +71,26 @@ def fast_dtype(device):
     if device.type == "cpu" and cpu_has_fast_bf16():
         return torch.bfloat16
     return None
+
+
+#: Tile sides used by ``tile_size="auto"``. Tiles overlap by the receptive field (72 px a side for the
+#: U-Net), so larger tiles waste less work; GPUs also need big tiles to fill their cores.
+CPU_TILE_SIZE = 1024
+GPU_TILE_SIZE = 4096
+SMALL_GPU_TILE_SIZE = 2048
+
+
+def default_tile_size(device):
+    """The tile side ``tile_size="auto"`` uses on ``device``.
+
+    CPU: :data:`CPU_TILE_SIZE` (throughput and bounded memory). CUDA:
+    :data:`GPU_TILE_SIZE`, or :data:`SMALL_GPU_TILE_SIZE` on GPUs with less
+    than 12 GiB. MPS: :data:`SMALL_GPU_TILE_SIZE`.
+    """
+    if device.type == "cuda":
+        index = device.index if device.index is not None else torch.cuda.current_device()
+        big = torch.cuda.get_device_properties(index).total_memory >= 12 * 2**30
+        return GPU_TILE_SIZE if big else SMALL_GPU_TILE_SIZE
+    if device.type == "mps":
+        return SMALL_GPU_TILE_SIZE
+    return CPU_TILE_SIZE
