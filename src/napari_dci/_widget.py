@@ -55,8 +55,11 @@ def card_tooltip(name):
         card = model_card(name)
     except ValueError as exc:
         return str(exc)
-    lines = [f"{key}: {json.dumps(value) if isinstance(value, (dict, list)) else value}"
-             for key, value in card.items() if key != "sha256"]
+    lines = [
+        f"{key}: {json.dumps(value) if isinstance(value, (dict, list)) else value}"
+        for key, value in card.items()
+        if key != "sha256"
+    ]
     return "\n".join(lines)
 
 
