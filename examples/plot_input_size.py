@@ -36,7 +36,7 @@ for name in ["camera", "astronaut", "coffee", "chelsea", "rocket", "immunohistoc
 # %%
 # Run the evaluate command
 # ------------------------
-# The same as typing, in a shell::
+# The same as typing, in a shell:
 #
 #     dci-cnn evaluate --data FOLDER --channels 1 --sizes 32 64 128 256 --quality 10 20 40 --json size.json
 #
