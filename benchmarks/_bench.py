@@ -47,19 +47,24 @@ def machine_line():
     )
 
 
-def matmul_rate(dtype, n=2048, seconds=2.0):
-    """Measured dense matmul rate in GFLOP/s for ``dtype`` on the default thread count (best of 1 s runs)."""
+def matmul_rate(dtype, n=2048, seconds=2.0, device="cpu"):
+    """Measured dense matmul rate in GFLOP/s for ``dtype`` on ``device`` (best of 0.5 s runs over ``seconds``)."""
     import torch
 
-    a = torch.randn(n, n).to(dtype)
-    b = torch.randn(n, n).to(dtype)
+    sync = torch.cuda.synchronize if str(device).startswith("cuda") else (lambda: None)
+    if str(device).startswith("cuda"):
+        n = 8192
+    a = torch.randn(n, n, device=device).to(dtype)
+    b = torch.randn(n, n, device=device).to(dtype)
     a @ b
+    sync()
     best, end = 0.0, time.perf_counter() + seconds
     while time.perf_counter() < end:
         t0, k = time.perf_counter(), 0
         while time.perf_counter() - t0 < 0.5:
             a @ b
             k += 1
+        sync()
         best = max(best, 2.0 * n**3 * k / (time.perf_counter() - t0) / 1e9)
     return best
 

@@ -71,13 +71,14 @@ def _deblur_child(task):
     channels = loaded.channels
     image = test_image(task["mp"], channels)
     axis = -1 if channels == 3 else None
-    deblur(image[:256, :256], model=loaded, channel_axis=axis, tile_size=task["tile"])  # load, warm up
+    device = task.get("device", "cpu")
+    deblur(image[:256, :256], model=loaded, channel_axis=axis, tile_size=task["tile"], device=device)  # load, warm up
     base = rss_now_mb()
     best, out = float("inf"), None
     for _ in range(task["repeat"]):
         out = None
         t0 = time.perf_counter()
-        out = deblur(image, model=loaded, channel_axis=axis, tile_size=task["tile"])
+        out = deblur(image, model=loaded, channel_axis=axis, tile_size=task["tile"], device=device)
         best = min(best, time.perf_counter() - t0)
     pixels = image.shape[0] * image.shape[1]
     return {
@@ -88,7 +89,7 @@ def _deblur_child(task):
         "base_mb": base,
         "out_mb": out.nbytes / 1e6,
         "in_mb": image.nbytes / 1e6,
-        "dtype": used_dtype(),
+        "dtype": used_dtype(device),
         "threads": torch.get_num_threads(),
     }
 
@@ -237,6 +238,7 @@ def main(argv=None):
     p.add_argument("--no-peers", action="store_true")
     p.add_argument("--no-tiles", action="store_true")
     p.add_argument("--dtype", default="auto", choices=["auto", "float32", "bfloat16"], help="autocast precision (auto: deblur's choice)")
+    p.add_argument("--device", default="cpu", help="device for the dci-cnn rows, e.g. cuda (peers stay on the CPU)")
     p.add_argument("--repeat", type=int, default=2, help="runs per cell up to 4 MP, best kept (1 above 4 MP)")
     args = p.parse_args(argv)
 
@@ -254,13 +256,19 @@ def main(argv=None):
     tile_mp = args.tile_mp or (1 if args.quick else 4)
     peer_mp = args.peer_mp or (0.25 if args.quick else 1)
     force_dtype(args.dtype)
-    dtype = used_dtype()
+    dtype = used_dtype(args.device)
 
     print(f"# dci-cnn speed benchmark\n\n{machine_line()}; started {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}\n")
-    rates = {"float32": matmul_rate(torch.float32), "bfloat16": matmul_rate(torch.bfloat16)}
-    print("## Compute limit (2048x2048 matmul, best of 0.5 s runs)\n")
+    rates = {"float32": matmul_rate(torch.float32, device=args.device),
+             "bfloat16": matmul_rate(torch.bfloat16, device=args.device)}
+    if args.device.startswith("cuda"):
+        rates["float16"] = matmul_rate(torch.float16, device=args.device)
+    print(f"## Compute limit on {args.device} (square matmul, best of 0.5 s runs)\n")
     print(table(["dtype", "GFLOP/s"], [[k, v] for k, v in rates.items()]))
-    print(f"\ndeblur autocast on this CPU: **{dtype}**; tile size {tile}\n", flush=True)
+    from dci_cnn.devices import default_tile_size
+
+    shown = f"{tile} ({default_tile_size(torch.device('cpu'))} on the CPU)" if tile == "auto" else tile
+    print(f"\ndeblur autocast on {args.device}: **{dtype}**; tile size {shown}\n", flush=True)
 
     tmp = tempfile.TemporaryDirectory()
     models = args.models or list_models()
@@ -277,7 +285,7 @@ def main(argv=None):
         name = Path(model).stem if model.endswith(".safetensors") else model
         for mp in mps:
             r = run_child(SCRIPT, {"kind": "deblur", "model": model, "mp": mp, "tile": tile, "dtype": args.dtype,
-                                   "repeat": args.repeat if mp <= 4 else 1})
+                                   "repeat": args.repeat if mp <= 4 else 1, "device": args.device})
             if "error" in r:
                 rows.append([name, mp] + ["error: " + r["error"]] + [""] * 6)
                 continue
@@ -312,7 +320,7 @@ def main(argv=None):
         trows = []
         for t in tiles:
             r = run_child(SCRIPT, {"kind": "deblur", "model": DEFAULT_MODELS[3], "mp": tile_mp, "tile": t,
-                                   "dtype": args.dtype, "repeat": args.repeat})
+                                   "dtype": args.dtype, "repeat": args.repeat, "device": args.device})
             if "error" in r:
                 trows.append([t, "error: " + r["error"], "", "", ""])
                 continue
