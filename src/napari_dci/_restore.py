@@ -11,36 +11,37 @@ lazy dask array that restores only the chunks napari asks for.
 from __future__ import annotations
 
 import numpy as np
-import torch
 
 from dci_cnn import deblur
-from dci_cnn.devices import resolve_device
+from dci_cnn.devices import default_tile_size, resolve_device
 
 __all__ = ["AUTO", "auto_tile_size", "is_lazy", "restore"]
 
 #: Widget and command value meaning "choose for me" (model and tile size).
 AUTO = "auto"
 
+#: Tile side on the CPU: about a second per tile, so progress and Cancel stay responsive.
+CPU_TILE_SIZE = 512
+
 
 def auto_tile_size(device):
-    """Tile side for ``device``: small on the CPU so progress and Cancel respond within a second or so.
+    """Tile side the plugin uses for ``tile_size="auto"`` on ``device``.
+
+    On the CPU, 512 pixels, so that progress and Cancel respond within a
+    second or so; elsewhere the library's :func:`dci_cnn.devices.default_tile_size`.
 
     Parameters
     ----------
     device : str
-        A name from :func:`dci_cnn.devices.available_devices`.
+        ``"cpu"``, ``"cuda:N"``, ``"mps"`` or ``"auto"``.
 
-    Returns
-    -------
-    int
-        512 on the CPU, 1024 on MPS or a GPU with less than 12 GiB, else 2048.
+    Raises
+    ------
+    ValueError
+        If the device is not available.
     """
-    if device == "cpu":
-        return 512
-    index = int(device.partition(":")[2] or 0) if device.startswith("cuda") else -1
-    if 0 <= index < torch.cuda.device_count() and torch.cuda.get_device_properties(index).total_memory >= 12 * 2**30:
-        return 2048
-    return 1024
+    resolved = resolve_device(device)
+    return CPU_TILE_SIZE if resolved.type == "cpu" else default_tile_size(resolved)
 
 
 def is_lazy(data):

@@ -141,8 +141,11 @@ class DeblurWidget(Container):
             self.image.value = active
 
     def _tile_choices(self, _widget):
-        auto = auto_tile_size(self.device.value)
-        return [(f"auto ({auto})", AUTO)] + [(str(size), size) for size in TILE_SIZES]
+        try:
+            auto = f"auto ({auto_tile_size(self.device.value)})"
+        except ValueError:  # the device went away since the list was made; Run will say so
+            auto = "auto"
+        return [(auto, AUTO)] + [(str(size), size) for size in TILE_SIZES]
 
     def _set_tooltips(self):
         combo = self.model.native
