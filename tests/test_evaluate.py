@@ -49,3 +49,18 @@ def test_cli_prints_table_and_writes_json(images, tmp_path, capsys):
     assert "| size | QF |" in capsys.readouterr().out
     saved = json.loads(out.read_text())
     assert len(saved["rows"]) == 2 and saved["summary"][0]["quality"] == 30
+
+
+def test_record_writes_means_into_the_card(images, tmp_path, random_models):
+    import shutil
+
+    from dci_cnn import load_model, model_card
+
+    model = tmp_path / "m.safetensors"
+    shutil.copy(random_models["unet1"], model)
+    shutil.copy(random_models["unet1"].replace(".safetensors", ".json"), model.with_suffix(".json"))
+    assert main(["--data", str(images[0].parent), "--model", str(model), "--quality", "10", "--sizes", "32", "--record"]) == 0
+    card = model_card(model)
+    entry = card["metrics"][images[0].parent.name]["jpeg"]
+    assert entry["QF10@32"]["images"] == 2 and entry["command"].startswith("dci-cnn evaluate --data")
+    assert load_model(model).card["sha256"] == card["sha256"]

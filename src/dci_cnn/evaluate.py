@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -18,11 +19,12 @@ import numpy as np
 
 from . import metrics
 from ._deblur import deblur
+from ._files import atomic_write
 from .degrade import gaussian_blur, gaussian_noise, jpeg, resize, to_uint8
 from .imageio import as_channels, find_images, read_image
 from .weights import DEFAULT_MODELS, load_model
 
-__all__ = ["degrade_for_eval", "evaluate", "format_table", "main"]
+__all__ = ["degrade_for_eval", "evaluate", "summarize", "format_table", "record_in_card", "main"]
 
 DEGRADATIONS = ("jpeg", "compound")
 
@@ -144,6 +146,23 @@ def format_table(rows, per_image=False):
     return "\n".join(lines)
 
 
+def record_in_card(model, data_name, degradation, summary, command):
+    """Write mean scores into a model card's ``metrics`` (atomically; the weights' checksum is unaffected).
+
+    Stored as ``metrics[data_name][degradation]["QF<q>"]`` (with ``"@<size>"`` appended for resized
+    sets): PSNR, SSIM, PSNR-B in and out, rounded, plus the command that measured them.
+    """
+    card_path = Path(load_model(model).path).with_suffix(".json")
+    card = json.loads(card_path.read_text())
+    entry = card.setdefault("metrics", {}).setdefault(data_name, {}).setdefault(degradation, {})
+    for s in summary:
+        key = f"QF{s['quality']}" + ("" if s["size"] == "native" else f"@{s['size']}")
+        entry[key] = {k: round(s[k], 4) for k in ("psnr_in", "psnr_out", "psnr_gain", "ssim_in", "ssim_out", "psnr_b_in", "psnr_b_out")}
+        entry[key]["images"] = s["images"]
+    entry["command"] = command
+    atomic_write(card_path, lambda tmp: Path(tmp).write_text(json.dumps(card, indent=2) + "\n"), overwrite=True)
+
+
 def build_parser(parser=None):
     """The ``evaluate`` command's arguments (also used by ``dci-cnn evaluate``)."""
     parser = parser or argparse.ArgumentParser(prog="dci-cnn evaluate", description=__doc__.splitlines()[0])
@@ -159,6 +178,8 @@ def build_parser(parser=None):
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--per-image", action="store_true", help="one row per image as well as the means")
     parser.add_argument("--json", help="also write all rows and means to this JSON file")
+    parser.add_argument("--record", action="store_true",
+                        help="write the means into the model card's metrics, under the data folder's name")
     return parser
 
 
@@ -179,7 +200,12 @@ def main(argv=None):
     )
     print(format_table(rows, per_image=args.per_image))
     if args.json:
-        Path(args.json).write_text(json.dumps({"rows": rows, "summary": summarize(rows)}, indent=1))
+        atomic_write(args.json, lambda tmp: Path(tmp).write_text(json.dumps({"rows": rows, "summary": summarize(rows)}, indent=1)),
+                     overwrite=True)
+    if args.record:
+        model = args.model or DEFAULT_MODELS[args.channels or 1]
+        command = "dci-cnn evaluate " + shlex.join(sys.argv[1:] if argv is None else argv)
+        record_in_card(model, Path(args.data).name, args.degradation, summarize(rows), command)
     return 0
 
 
