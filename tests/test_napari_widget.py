@@ -150,9 +150,14 @@ def test_rerun_replaces_output(viewer_widget, qtbot, random_models):
     _run(qtbot, widget)
     assert [layer.name for layer in viewer.layers] == ["img", "img [deblurred]"]
     assert viewer.layers["img [deblurred]"] is first and first.data.shape == (40, 40)
+    kept = first.data
+    widget._report = lambda done, total: widget.cancel()
+    _run(qtbot, widget)
+    assert first.data is kept  # a cancelled re-run leaves the previous result alone
 
 
-def test_cancel_stops_and_writes_nothing(viewer_widget, qtbot, random_models):
+@pytest.mark.parametrize("where", ["widget", "progress bar"])
+def test_cancel_stops_and_writes_nothing(viewer_widget, qtbot, random_models, where):
     viewer, widget = viewer_widget
     viewer.add_image(np.random.default_rng(7).random((6, 32, 32)).astype(np.float32), name="stack")
     widget.model.value = random_models["unet1"]
@@ -160,7 +165,10 @@ def test_cancel_stops_and_writes_nothing(viewer_widget, qtbot, random_models):
 
     def report(done, total):  # called in the worker thread after each tile
         tiles.append(done)
-        widget.cancel()
+        if where == "widget":
+            widget.cancel()
+        else:
+            widget._progress.cancel()
 
     widget._report = report
     _run(qtbot, widget)

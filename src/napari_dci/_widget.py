@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 from dataclasses import dataclass
 
 from magicgui.widgets import ComboBox, Container, Label, PushButton, RadioButtons
@@ -46,7 +45,6 @@ class Outcome:
 
     data: object = None
     error: str | None = None
-    cancelled: bool = False
 
 
 def card_tooltip(name):
@@ -66,7 +64,8 @@ def card_tooltip(name):
 def _restore_job(snapshot, options, stop, report):
     """Worker body: restore a snapshot, never raising (errors go back in the :class:`Outcome`).
 
-    ``stop()`` is polled after every tile; ``report(done, total)`` forwards progress.
+    ``stop()`` is polled after every tile (a cancelled worker's result is
+    never emitted); ``report(done, total)`` forwards progress.
     """
 
     def progress(done, total):
@@ -80,12 +79,12 @@ def _restore_job(snapshot, options, stop, report):
         else:
             data = restore(snapshot.data, rgb=snapshot.rgb, progress=progress, **options)
     except Cancelled:
-        return Outcome(cancelled=True)
+        return Outcome()
     except Exception as exc:  # shown to the user as a notification, traceback kept in the log
         logger.debug("dci-cnn job failed", exc_info=True)
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         return Outcome(error=reason)
-    return Outcome(data=data, cancelled=stop())
+    return Outcome(data=data)
 
 
 class DeblurWidget(Container):
@@ -101,7 +100,6 @@ class DeblurWidget(Container):
         super().__init__()
         self._viewer = napari_viewer
         self._worker = None
-        self._cancel = None
         self._progress = None
         self.image = ComboBox(label="image", choices=self._layer_choices)
         self._models = [AUTO] + list_models()
@@ -191,17 +189,17 @@ class DeblurWidget(Container):
             return None
         options = {"model": self.model.value, "device": self.device.value, "tile_size": self.tile_size.value}
         lazy = snapshot.multiscale or is_lazy(snapshot.data)
-        self._cancel = threading.Event()
         self._progress = progress = cancelable_progress(total=0, desc=f"dci-cnn: {snapshot.name}")
         self.status.value = "preparing lazy restoration…" if lazy else "restoring…"
-        cancel = self._cancel
 
-        def stop():
-            return cancel.is_set() or progress.is_canceled
+        def stop():  # Cancel here, on the progress bar, or napari's own request (e.g. on closing)
+            if progress.is_canceled:
+                worker.quit()
+            return worker.abort_requested
 
         worker = thread_worker(_restore_job, start_thread=False)(snapshot, options, stop, self._report)
         worker.returned.connect(lambda outcome: self._finish(snapshot, outcome))
-        worker.finished.connect(self._cleanup)
+        worker.finished.connect(lambda: self._cleanup(snapshot, worker.abort_requested))
         self._worker = worker
         self._set_running(True)
         worker.start()
@@ -209,8 +207,8 @@ class DeblurWidget(Container):
 
     def cancel(self):
         """Stop the running job after the tile in flight; no layer is written."""
-        if self._cancel is not None:
-            self._cancel.set()
+        if self._worker is not None:
+            self._worker.quit()
             self.status.value = "cancelling…"
 
     @ensure_main_thread
@@ -226,10 +224,7 @@ class DeblurWidget(Container):
 
     def _finish(self, snapshot, outcome):
         self._close_progress()  # late tile reports are dropped from here on
-        if outcome.cancelled:
-            self.status.value = "cancelled; no layer written"
-            show_info(f"dci-cnn: cancelled restoring {snapshot.name!r}; no layer written")
-        elif outcome.error is not None:
+        if outcome.error is not None:
             self.status.value = "failed"
             show_error(f"dci-cnn: {outcome.error}")
         else:
@@ -241,7 +236,10 @@ class DeblurWidget(Container):
             self._progress.close()
         self._progress = None
 
-    def _cleanup(self):
+    def _cleanup(self, snapshot, cancelled):
         self._close_progress()
+        if cancelled:
+            self.status.value = "cancelled; no layer written"
+            show_info(f"dci-cnn: cancelled restoring {snapshot.name!r}; no layer written")
         self._worker = None
         self._set_running(False)
