@@ -219,7 +219,11 @@ def test_unavailable_device_is_an_error_notification(make_napari_viewer, qtbot, 
     assert any("'cuda:0' is not available" in message for message in _errors())
 
 
-def test_widget_docks_from_the_manifest(make_napari_viewer):
+def test_widget_docks_from_the_manifest_and_samples_open(make_napari_viewer):
     viewer = make_napari_viewer()
     _, widget = viewer.window.add_plugin_dock_widget("dci-cnn", "Deblur")
     assert isinstance(widget, DeblurWidget)
+    for key in ("cells-jpeg", "landsat-rgb-jpeg", "landsat-bands-jpeg"):
+        viewer.open_sample("dci-cnn", key)
+    assert [layer.rgb for layer in viewer.layers] == [False, True, False]
+    assert widget.image.value is viewer.layers[-1] and widget.scope.enabled  # the band stack
