@@ -40,6 +40,23 @@ _ATTRIBUTE_DOCS = {
 }
 
 
+_PARAMS = re.compile(r"(^[ \t]*Parameters\n[ \t]*-{3,}\n)(.*?)(?=^[ \t]*\w[\w ]*\n[ \t]*-{3,}\n|\Z)", re.MULTILINE | re.DOTALL)
+_MULTI = re.compile(r"^([ \t]*)(\w+(?:, *\w+)+)( *:.*\n)((?:\1[ \t]+\S.*\n?|[ \t]*\n(?=\1[ \t]+\S))*)", re.MULTILINE)
+
+
+def _split_params(text):
+    """``a, b : type`` in a Parameters section as two entries, so each gets its own default."""
+
+    def section(m):
+        def entry(e):
+            body = e.group(4) if e.group(4).endswith("\n") or not e.group(4) else e.group(4) + "\n"
+            return "".join(f"{e.group(1)}{name.strip()}{e.group(3)}{body}" for name in e.group(2).split(","))
+
+        return m.group(1) + _MULTI.sub(entry, m.group(2))
+
+    return _PARAMS.sub(section, text)
+
+
 def _deflists(text):
     """reST definition list items (````term```` + indented body) as Markdown ``term`` / ``:   body``."""
 
@@ -100,17 +117,20 @@ class SphinxRoles(Extension):
     """Rewrite ``:role:`target``` in every docstring of the project."""
 
     def on_package(self, *, pkg, **kwargs):
+        for path, text in _ATTRIBUTE_DOCS.items():
+            obj = _lookup(pkg, path) if path.split(".")[0] == pkg.name else None
+            if obj is not None and not obj.is_alias and obj.docstring is None:
+                obj.docstring = Docstring(text, parent=obj)
         self._walk(pkg, pkg, set())
 
     def _walk(self, pkg, obj, seen):
         if id(obj) in seen:
             return
         seen.add(id(obj))
-        if obj.docstring is None and obj.path in _ATTRIBUTE_DOCS:
-            obj.docstring = Docstring(_ATTRIBUTE_DOCS[obj.path], parent=obj)
         if obj.docstring is not None:
             text = _ROLE.sub(lambda m: self._link(pkg, obj, m), obj.docstring.value)
-            obj.docstring.value = _deflists(_fence_doctests(text) if obj.is_module else text)
+            text = _fence_doctests(text) if obj.is_module else _split_params(text)
+            obj.docstring.value = _deflists(text)
         for member in obj.members.values():
             if not member.is_alias:
                 self._walk(pkg, member, seen)
