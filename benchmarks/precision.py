@@ -88,7 +88,8 @@ def main(argv=None):
             mean_d = float(np.mean(d))
             ok = mean_d >= -BUDGET_DB
             verdicts.append(ok)
-            rows.append([name, q, len(files), float(np.mean(p_in)), float(np.mean(p32)), float(np.mean(p16)),
+            label = Path(name).stem if str(name).endswith(".safetensors") else name
+            rows.append([label, q, len(files), f"{np.mean(p_in):.2f}", f"{np.mean(p32):.3f}", f"{np.mean(p16):.3f}",
                          f"{mean_d:+.4f}", f"{min(d):+.4f}", t32 / t16, "within" if ok else "over"])
             print(f"  {name} q{q}: Δ {mean_d:+.4f} dB", file=sys.stderr, flush=True)
     print(table(["model", "JPEG q", "images", "input PSNR", "float32 PSNR", "bf16 PSNR", "Δ mean dB", "Δ worst image dB",

@@ -252,7 +252,7 @@ def deblur(image, *, model=None, channel_axis=None, device="cpu", tile_size="aut
     tile_size : int, "auto" or None, optional
         Side of the tiles images are cut into (with overlap covering the
         receptive field, so the result does not depend on it). Memory
-        follows the tile size, not the image size. "auto" (default): 1024
+        follows the tile size, not the image size. "auto" (default): 2048
         on the CPU, 4096 on a CUDA GPU with 12 GiB or more, else 2048 (see
         :func:`dci_cnn.devices.default_tile_size`). None: no tiling.
     preserve_range : bool, optional
