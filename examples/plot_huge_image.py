@@ -6,7 +6,7 @@ A whole-slide scan or a satellite scene can be 100 000 pixels on a side --
 far more than fits through a network at once. ``deblur`` never needs the
 whole image in the network:
 
-* **tiles**: with ``tile_size`` (``"auto"``: 1024 on the CPU), each plane is cut into
+* **tiles**: with ``tile_size`` (``"auto"`` by default), each plane is cut into
   tiles that overlap by the network's receptive field, so the result is
   *identical* to one pass over the whole image while the network's memory
   follows the tile size, not the image size;
