@@ -212,3 +212,23 @@ def test_tile_size_auto_is_the_only_string(bad, error):
 
     with pytest.raises(error, match="tile_size"):
         deblur(np.zeros((8, 8)), tile_size=bad)
+
+
+def test_auto_tile_is_halved_for_full_resolution_networks(fake_gpu_memory):
+    from dci_cnn.models import ARCHITECTURES
+
+    cpu = torch.device("cpu")
+    assert devices.default_tile_size(cpu, ARCHITECTURES["dciunet"].halo) == devices.CPU_TILE_SIZE
+    assert devices.default_tile_size(cpu, ARCHITECTURES["dcicnn"].halo) == devices.CPU_TILE_SIZE // 2
+    fake_gpu_memory(80)
+    assert devices.default_tile_size(torch.device("cuda"), ARCHITECTURES["dcicnn"].halo) == devices.GPU_TILE_SIZE // 2
+
+
+def test_paper_net_dispatch_gets_the_halved_tile(monkeypatch, random_models):
+    import dci_cnn._deblur as core
+    from dci_cnn import load_model
+
+    seen = {}
+    monkeypatch.setattr(core, "restore_planes", lambda pairs, module, spec, **kw: seen.update(kw))
+    core.deblur(np.zeros((32, 32), np.float32), model=load_model(random_models["paper1"]))
+    assert seen["tile_size"] == devices.CPU_TILE_SIZE // 2

@@ -210,7 +210,7 @@ def deblur_array(image, layout, *, device, tile_size, preserve_range, progress, 
             layout.model.spec,
             device=device,
             dtype=fast_dtype(device),
-            tile_size=default_tile_size(device) if isinstance(tile_size, str) else tile_size,
+            tile_size=default_tile_size(device, layout.model.spec.halo) if isinstance(tile_size, str) else tile_size,
             to_unit=to_unit,
             from_unit=from_unit,
             progress=callback,
@@ -253,7 +253,8 @@ def deblur(image, *, model=None, channel_axis=None, device="cpu", tile_size="aut
         Side of the tiles images are cut into (with overlap covering the
         receptive field, so the result does not depend on it). Memory
         follows the tile size, not the image size. "auto" (default): 2048
-        on the CPU, 4096 on a CUDA GPU with 12 GiB or more, else 2048 (see
+        on the CPU, 4096 on a CUDA GPU with 12 GiB or more, else 2048; half
+        that for the paper's full-resolution network (see
         :func:`dci_cnn.devices.default_tile_size`). None: no tiling.
     preserve_range : bool, optional
         Keep the input's range: the image's min and max (over the whole

@@ -82,17 +82,27 @@ GPU_TILE_SIZE = 4096
 SMALL_GPU_TILE_SIZE = 2048
 
 
-def default_tile_size(device):
+def default_tile_size(device, halo=None):
     """The tile side ``tile_size="auto"`` uses on ``device``.
 
     CPU: :data:`CPU_TILE_SIZE` (throughput and bounded memory). CUDA:
     :data:`GPU_TILE_SIZE`, or :data:`SMALL_GPU_TILE_SIZE` on GPUs with less
     than 12 GiB. MPS: :data:`SMALL_GPU_TILE_SIZE`.
+
+    Networks with a small receptive field (``halo`` of at most 16 pixels, like
+    the paper's DCI-CNN) run all their layers at full resolution with 64
+    channels, about 4x the activation memory per pixel of the U-Net, and lose
+    little to overlap, so they get half the side: 1024 on the CPU costs them
+    3 % extra work ((1024 + 2 * 8)^2 / 1024^2) and keeps memory bounded.
     """
     if device.type == "cuda":
         index = device.index if device.index is not None else torch.cuda.current_device()
         big = torch.cuda.get_device_properties(index).total_memory >= 12 * 2**30
-        return GPU_TILE_SIZE if big else SMALL_GPU_TILE_SIZE
-    if device.type == "mps":
-        return SMALL_GPU_TILE_SIZE
-    return CPU_TILE_SIZE
+        size = GPU_TILE_SIZE if big else SMALL_GPU_TILE_SIZE
+    elif device.type == "mps":
+        size = SMALL_GPU_TILE_SIZE
+    else:
+        size = CPU_TILE_SIZE
+    if halo is not None and halo <= 16:
+        size //= 2
+    return size
