@@ -20,8 +20,8 @@ from .imageio import write_image
 __all__ = ["before_after", "run_demo"]
 
 
-def before_after(panels, labels, crop=None, zoom=3):
-    """Side-by-side uint8 RGB figure of equally sized images, with a zoomed crop row.
+def before_after(panels, labels, crop=None):
+    """Side-by-side uint8 RGB figure of equally sized images, with an enlarged crop under each.
 
     Parameters
     ----------
@@ -30,20 +30,22 @@ def before_after(panels, labels, crop=None, zoom=3):
     labels : list of str
         One caption per panel.
     crop : (y, x, size), optional
-        Region shown enlarged ``zoom`` times under each panel.
+        Square region outlined in each panel and shown enlarged (nearest
+        neighbour, to the panel's width) beneath it.
     """
     rgb = [np.repeat(p[..., None], 3, -1) if p.ndim == 2 else p for p in panels]
+    width = rgb[0].shape[1]
     rows = [np.hstack([to_uint8(p) for p in rgb])]
     if crop is not None:
-        y, x, s = crop
-        zoomed = [np.kron(to_uint8(p[y : y + s, x : x + s]), np.ones((zoom, zoom, 1), np.uint8)) for p in rgb]
-        width = rows[0].shape[1] // len(rgb)
-        zoomed = [np.pad(z[:width, :width], ((0, 0), (0, width - min(width, z.shape[1])), (0, 0))) for z in zoomed]
-        rows.append(np.hstack(zoomed))
+        y, x, size = crop
+        zoom = max(1, width // size)
+        zoomed = [np.kron(to_uint8(p[y : y + size, x : x + size]), np.ones((zoom, zoom, 1), np.uint8)) for p in rgb]
+        rows.append(np.hstack([np.pad(z, ((0, 0), (0, width - z.shape[1]), (0, 0))) for z in zoomed]))
     figure = Image.fromarray(np.vstack(rows))
     draw = ImageDraw.Draw(figure)
-    width = figure.width // len(panels)
     for i, label in enumerate(labels):
+        if crop is not None:
+            draw.rectangle((i * width + x, y, i * width + x + size, y + size), outline=(255, 220, 0), width=2)
         draw.rectangle((i * width + 4, 4, i * width + 8 + 7 * len(label), 20), fill=(0, 0, 0))
         draw.text((i * width + 6, 6), label, fill=(255, 255, 255))
     return np.asarray(figure)
@@ -56,7 +58,7 @@ def run_demo(out, *, quality=10, overwrite=False):
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    samples = {"astronaut": (data.astronaut() / 255.0, -1, (180, 180, 96)), "camera": (data.camera() / 255.0, None, (60, 200, 96))}
+    samples = {"astronaut": (data.astronaut() / 255.0, -1, (40, 170, 128)), "camera": (data.camera() / 255.0, None, (60, 200, 128))}
     for name, (clean, axis, crop) in samples.items():
         degraded = jpeg(clean, quality)
         restored = deblur(degraded, channel_axis=axis)
