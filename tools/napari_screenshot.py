@@ -18,7 +18,7 @@ from qtpy.QtWidgets import QApplication
 
 #: Detail to zoom on (data row, column), zoom in screen pixels per data pixel, contrast limits.
 SAMPLES = {
-    "landsat-rgb-jpeg": {"center": (505, 170), "zoom": 4.0, "contrast_limits": (0, 100)},
+    "landsat-rgb-jpeg": {"center": (505, 170), "zoom": 2.5, "contrast_limits": (0, 100)},
     "landsat-bands-jpeg": {"center": (505, 170), "zoom": 4.0, "contrast_limits": (0, 100)},
     "cells-jpeg": {"center": (380, 420), "zoom": 2.5, "contrast_limits": (40, 230)},
 }
@@ -57,7 +57,7 @@ def render(sample, out, size=(1800, 800)):
     widget.run()
     _wait(widget)
     viewer.grid.enabled = True
-    viewer.grid.stride = -1
+    viewer.grid.stride = 1
     viewer.grid.spacing = 0.02
     world = source.data_to_world((0,) * (source.ndim - 2) + view["center"])[-2:]
     viewer.camera.center = tuple(world)
