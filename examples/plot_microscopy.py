@@ -10,8 +10,8 @@ three ways to restore it:
 1. the RGB slide, compressed hard, restored with the colour model;
 2. a 12-bit grayscale channel stored as ``uint16``, restored in its own
    value range with ``preserve_range=True``;
-3. a three-channel stack (stain channels, channel axis first) restored
-   channel by channel with the gray model.
+3. a two-channel stain stack (channel axis first) restored channel by
+   channel with the gray model.
 """
 
 import matplotlib.pyplot as plt
