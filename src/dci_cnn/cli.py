@@ -122,6 +122,7 @@ def cmd_demo(args):
 def build_parser():
     """The ``dci-cnn`` argument parser with all subcommands."""
     from . import evaluate, train
+    from .evaluate import tile_size_arg
 
     parser = argparse.ArgumentParser(prog="dci-cnn", description="Remove compression artifacts, blur and noise with a CNN.")
     parser.add_argument("--version", action="version", version=f"dci-cnn {__version__}")
@@ -132,7 +133,7 @@ def build_parser():
     p.add_argument("-o", "--output", required=True, help="output folder, or a .png/.tif file for a single input")
     p.add_argument("--model", help=f"model name ({', '.join(list_models())}) or .safetensors path")
     p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N, mps or auto")
-    p.add_argument("--tile-size", type=int, default=1024)
+    p.add_argument("--tile-size", type=tile_size_arg, default="auto", help="tile side in pixels, auto (default) or none")
     p.add_argument("--channel-axis", default="auto", help="auto (RGB/RGBA if the last axis has 3-4 channels), none, or an int")
     p.add_argument("--preserve-range", action="store_true", help="restore in the image's own value range (12/16-bit data)")
     p.add_argument("--format", choices=["png", "tif"], help="output format (default: png for 8-bit, tif otherwise)")

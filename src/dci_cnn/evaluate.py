@@ -50,7 +50,7 @@ def _scores(clean, image, channel_axis):
 
 
 def evaluate(files, *, model=None, channels=None, degradation="jpeg", qualities=(10, 20, 30, 40), sizes=(None,),
-             blur=1.0, noise=10.0, tile_size=1024, device="cpu", restore=None):
+             blur=1.0, noise=10.0, tile_size="auto", device="cpu", restore=None):
     """Score a model on a set of images.
 
     Parameters
@@ -163,6 +163,16 @@ def record_in_card(model, data_name, degradation, summary, command):
     atomic_write(card_path, lambda tmp: Path(tmp).write_text(json.dumps(card, indent=2) + "\n"), overwrite=True)
 
 
+def tile_size_arg(text):
+    """``--tile-size`` values: a number of pixels, ``auto`` (the device's default) or ``none`` (no tiling)."""
+    if text in ("auto", "none"):
+        return None if text == "none" else "auto"
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of pixels, 'auto' or 'none', got {text!r}") from None
+
+
 def build_parser(parser=None):
     """The ``evaluate`` command's arguments (also used by ``dci-cnn evaluate``)."""
     parser = parser or argparse.ArgumentParser(prog="dci-cnn evaluate", description=__doc__.splitlines()[0])
@@ -174,7 +184,7 @@ def build_parser(parser=None):
     parser.add_argument("--sizes", type=int, nargs="+", help="resize images to these square sizes first (paper's Table 3)")
     parser.add_argument("--blur", type=float, default=1.0, help="compound: blur sigma in pixels")
     parser.add_argument("--noise", type=float, default=10.0, help="compound: noise sigma on the 0-255 scale")
-    parser.add_argument("--tile-size", type=int, default=1024)
+    parser.add_argument("--tile-size", type=tile_size_arg, default="auto", help="tile side in pixels, auto or none")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--per-image", action="store_true", help="one row per image as well as the means")
     parser.add_argument("--json", help="also write all rows and means to this JSON file")
