@@ -22,7 +22,7 @@ from ._deblur import deblur
 from ._files import atomic_write
 from .degrade import gaussian_blur, gaussian_noise, jpeg, resize, to_uint8
 from .imageio import as_channels, find_images, read_image
-from .weights import DEFAULT_MODELS, load_model
+from .weights import DEFAULT_MODELS, load_model, model_card, write_card
 
 __all__ = ["degrade_for_eval", "evaluate", "summarize", "format_table", "record_in_card", "main"]
 
@@ -152,15 +152,14 @@ def record_in_card(model, data_name, degradation, summary, command):
     Stored as ``metrics[data_name][degradation]["QF<q>"]`` (with ``"@<size>"`` appended for resized
     sets): PSNR, SSIM, PSNR-B in and out, rounded, plus the command that measured them.
     """
-    card_path = Path(load_model(model).path).with_suffix(".json")
-    card = json.loads(card_path.read_text())
+    card = model_card(model)
     entry = card.setdefault("metrics", {}).setdefault(data_name, {}).setdefault(degradation, {})
     for s in summary:
         key = f"QF{s['quality']}" + ("" if s["size"] == "native" else f"@{s['size']}")
         entry[key] = {k: round(s[k], 4) for k in ("psnr_in", "psnr_out", "psnr_gain", "ssim_in", "ssim_out", "psnr_b_in", "psnr_b_out")}
         entry[key]["images"] = s["images"]
     entry["command"] = command
-    atomic_write(card_path, lambda tmp: Path(tmp).write_text(json.dumps(card, indent=2) + "\n"), overwrite=True)
+    write_card(Path(load_model(model).path).with_suffix(".json"), card)
 
 
 def tile_size_arg(text):

@@ -36,6 +36,7 @@ __all__ = [
     "model_card",
     "load_model",
     "save_weights",
+    "write_card",
     "sha256_file",
     "read_verified",
     "DEFAULT_MODELS",
@@ -258,5 +259,10 @@ def save_weights(module, path, card, *, overwrite=False):
         "parameters": int(sum(p.numel() for p in module.parameters())),
         "sha256": sha256_file(path),
     }
-    atomic_write(card_path, lambda tmp: Path(tmp).write_text(json.dumps(card, indent=2) + "\n"), overwrite=True)
+    write_card(card_path, card)
     return card
+
+
+def write_card(path, card):
+    """Write a model card as indented JSON, atomically (replacing the old card; the tensors' checksum is unaffected)."""
+    atomic_write(path, lambda tmp: Path(tmp).write_text(json.dumps(card, indent=2) + "\n"), overwrite=True)
