@@ -83,7 +83,7 @@ image = (jpeg(mosaic / 255.0, 15) * 255).round().astype(np.uint8)
 print("image:", image.shape, image.dtype, f"{image.nbytes / 2**20:.0f} MiB")
 
 model = load_model("dci-unet-gray")
-print(f"receptive-field halo: {model.spec.halo} px, size multiple: {model.spec.size_multiple}")
+print(f"receptive-field halo: {model.halo} px, size multiple: {model.spec.size_multiple}")
 
 # %%
 # Tiles: the same result, less memory

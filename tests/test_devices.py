@@ -218,10 +218,10 @@ def test_auto_tile_is_halved_for_full_resolution_networks(fake_gpu_memory):
     from dci_cnn.models import ARCHITECTURES
 
     cpu = torch.device("cpu")
-    assert devices.default_tile_size(cpu, ARCHITECTURES["dciunet"].halo) == devices.CPU_TILE_SIZE
-    assert devices.default_tile_size(cpu, ARCHITECTURES["dcicnn"].halo) == devices.CPU_TILE_SIZE // 2
+    assert devices.default_tile_size(cpu, ARCHITECTURES["dciunet"].halo()) == devices.CPU_TILE_SIZE
+    assert devices.default_tile_size(cpu, ARCHITECTURES["dcicnn"].halo()) == devices.CPU_TILE_SIZE // 2
     fake_gpu_memory(80)
-    assert devices.default_tile_size(torch.device("cuda"), ARCHITECTURES["dcicnn"].halo) == devices.GPU_TILE_SIZE // 2
+    assert devices.default_tile_size(torch.device("cuda"), ARCHITECTURES["dcicnn"].halo()) == devices.GPU_TILE_SIZE // 2
 
 
 def test_paper_net_dispatch_gets_the_halved_tile(monkeypatch, random_models):

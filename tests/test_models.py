@@ -2,7 +2,7 @@ import pytest
 import torch
 from torch import nn
 
-from dci_cnn.models import ARCHITECTURES, DCICNN, build_model, fold_batchnorm
+from dci_cnn.models import ARCHITECTURES, DCICNN, build_model, fold_batchnorm, load_grown
 
 
 def test_paper_architecture_is_exact():
@@ -49,21 +49,51 @@ def test_fold_batchnorm_keeps_outputs():
     torch.testing.assert_close(folded(x), expected, atol=1e-5, rtol=1e-5)
 
 
-@pytest.mark.parametrize("arch", sorted(ARCHITECTURES))
-def test_declared_halo_covers_receptive_field_at_every_phase(arch):
+@pytest.mark.parametrize(
+    ("arch", "arguments"),
+    [("dcicnn", {}), ("dcicnn", {"depth": 5}), ("dciunet", {}), ("dciunet", {"blocks": (1, 2, 4)}), ("dciunet", {"blocks": (2, 1, 1)})],
+)
+def test_declared_halo_covers_receptive_field_at_every_phase(arch, arguments):
     spec = ARCHITECTURES[arch]
+    halo = spec.halo(**arguments)
     torch.manual_seed(0)
-    net = build_model(arch, channels=1)
+    net = build_model(arch, channels=1, **arguments)
     for p in net.parameters():
         nn.init.uniform_(p, 0.01, 0.1)
     net.eval()
-    size = 4 * spec.halo
+    size = 4 * halo
+    reach = 0
     for phase in range(spec.size_multiple):
         x = torch.rand(1, 1, size, size, requires_grad=True)
         c = size // 2 + phase
         net(x)[0, 0, c, c].backward()
         rows = (x.grad[0, 0].abs().sum(1) > 0).nonzero()
-        assert rows.min() >= c - spec.halo and rows.max() <= c + spec.halo
+        reach = max(reach, c - int(rows.min()), int(rows.max()) - c)
+    assert reach <= halo
+    assert halo - reach < 2 * spec.size_multiple  # tight enough not to waste tile area
+
+
+def test_grown_model_computes_what_the_smaller_one_did():
+    torch.manual_seed(0)
+    small = build_model("dciunet", channels=1)
+    for p in small.parameters():
+        nn.init.uniform_(p, -0.05, 0.05)
+    big = load_grown(build_model("dciunet", channels=1, blocks=(2, 2, 3)), small.state_dict())
+    x = torch.rand(1, 1, 32, 32)
+    torch.testing.assert_close(big.eval()(x), small.eval()(x))
+    assert any((p != 0).any() for n, p in big.named_parameters() if n.startswith("mid.2.conv1"))
+
+
+def test_growing_refuses_weights_that_do_not_fit():
+    small = build_model("dciunet", channels=1, widths=(16, 32, 64))
+    with pytest.raises(ValueError, match="shape"):
+        load_grown(build_model("dciunet", channels=1), small.state_dict())
+    with pytest.raises(ValueError, match="the model lacks"):
+        load_grown(build_model("dciunet", channels=1), build_model("dciunet", channels=1, blocks=(1, 1, 3)).state_dict())
+    with pytest.raises(ValueError, match="not whole residual blocks"):
+        state = build_model("dciunet", channels=1).state_dict()
+        del state["head.weight"]
+        load_grown(build_model("dciunet", channels=1), state)
 
 
 def test_unknown_architecture():

@@ -44,7 +44,7 @@ def deblur_dask(image, *, model, channel_axis, device, tile_size, preserve_range
         chunks[layout.channel_axis] = (image.shape[layout.channel_axis],)
     image = image.rechunk(tuple(chunks))
     # a halo beyond the array is all the neighbours there are (dask rejects depth > size)
-    depth = {a: (min(spec.halo, image.shape[a]) if a in spatial else 0) for a in range(image.ndim)}
+    depth = {a: (min(layout.model.halo, image.shape[a]) if a in spatial else 0) for a in range(image.ndim)}
     out_dtype = _supported_float_type(image.dtype)
     weights, axis = layout.model.path, layout.channel_axis
 

@@ -45,7 +45,7 @@ def _padded(n, multiple):
     return math.ceil(n / multiple) * multiple
 
 
-def restore_planes(pairs, module, spec, *, device, dtype=None, tile_size=None, to_unit, from_unit, progress=None):
+def restore_planes(pairs, module, model, *, device, dtype=None, tile_size=None, to_unit, from_unit, progress=None):
     """Run ``module`` over planes, tile by tile, writing into preallocated outputs.
 
     Parameters
@@ -56,8 +56,8 @@ def restore_planes(pairs, module, spec, *, device, dtype=None, tile_size=None, t
         targets any float dtype.
     module : torch.nn.Module
         Network in eval mode on ``device``.
-    spec : ArchSpec
-        Size multiple and halo of the network.
+    model : LoadedModel
+        Gives the network's size multiple and halo.
     device : torch.device
     dtype : torch.dtype or None
         Autocast precision; None runs float32.
@@ -73,7 +73,7 @@ def restore_planes(pairs, module, spec, *, device, dtype=None, tile_size=None, t
     if not pairs:
         return
     h, w = pairs[0][0].shape[:2]
-    m, halo = spec.size_multiple, spec.halo
+    m, halo = model.spec.size_multiple, model.halo
     ph, pw = _padded(h, m), _padded(w, m)
     plan = tile_plan(ph, pw, tile_size, m)
     total, done = len(pairs) * len(plan), 0

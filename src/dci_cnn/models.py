@@ -25,7 +25,7 @@ from typing import Callable
 import torch
 from torch import nn
 
-__all__ = ["ArchSpec", "DCICNN", "DCIUNet", "ARCHITECTURES", "build_model", "fold_batchnorm"]
+__all__ = ["ArchSpec", "DCICNN", "DCIUNet", "ARCHITECTURES", "build_model", "fold_batchnorm", "load_grown"]
 
 
 class DCICNN(nn.Module):
@@ -136,9 +136,10 @@ class ArchSpec:
         Builds the ``nn.Module`` from keyword arguments.
     size_multiple : int
         Input height and width must be multiples of this.
-    halo : int
-        Receptive-field radius in pixels, rounded up to ``size_multiple``:
-        tiles overlapping by this much give the same result as one pass.
+    halo : callable
+        ``halo(**kwargs)`` gives the receptive-field radius in pixels,
+        rounded up to ``size_multiple``: tiles overlapping by this much give
+        the same result as one pass.
     flops_per_pixel : callable
         ``flops_per_pixel(**kwargs)`` gives multiply-adds x 2 per input pixel.
     """
@@ -146,7 +147,7 @@ class ArchSpec:
     name: str
     factory: Callable[..., nn.Module]
     size_multiple: int
-    halo: int
+    halo: Callable[..., int]
     flops_per_pixel: Callable[..., float]
 
 
@@ -163,9 +164,21 @@ def _dciunet_flops(channels=1, widths=(32, 64, 128), blocks=(1, 1, 2)):
     return 2.0 * (conv + edges)
 
 
+def _dcicnn_halo(depth=8, **_):
+    return depth
+
+
+def _dciunet_halo(blocks=(1, 1, 2), **_):
+    # one pixel per 3x3 conv at each scale (2, 4, 8 input pixels), one scale step per
+    # 2x2 (un)fold, one for the PixelUnshuffle phase: a bound the tests check by gradients
+    b0, b1, b2 = blocks
+    radius = 17 + 8 * b0 + 16 * b1 + 16 * b2
+    return -(-radius // 8) * 8
+
+
 ARCHITECTURES = {
-    "dcicnn": ArchSpec("dcicnn", DCICNN, size_multiple=1, halo=8, flops_per_pixel=_dcicnn_flops),
-    "dciunet": ArchSpec("dciunet", DCIUNet, size_multiple=8, halo=72, flops_per_pixel=_dciunet_flops),
+    "dcicnn": ArchSpec("dcicnn", DCICNN, size_multiple=1, halo=_dcicnn_halo, flops_per_pixel=_dcicnn_flops),
+    "dciunet": ArchSpec("dciunet", DCIUNet, size_multiple=8, halo=_dciunet_halo, flops_per_pixel=_dciunet_flops),
 }
 
 
@@ -186,6 +199,53 @@ def build_model(arch, **kwargs):
     if arch not in ARCHITECTURES:
         raise ValueError(f"unknown architecture {arch!r}; choose one of {sorted(ARCHITECTURES)}")
     return ARCHITECTURES[arch].factory(**kwargs)
+
+
+def load_grown(model, state):
+    """Load weights of a model with fewer residual blocks into a deeper one.
+
+    Parameters present in ``state`` are copied; each residual block that
+    ``state`` lacks starts as an identity (its second convolution zeroed),
+    so the grown model computes exactly what the smaller one did and
+    training continues from there. With matching shapes this is a plain
+    ``load_state_dict``.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The (deeper) model to fill, changed in place.
+    state : dict of str to Tensor
+        Weights of the smaller model.
+
+    Raises
+    ------
+    ValueError
+        If ``state`` has parameters ``model`` lacks or of another shape, or
+        lacks any parameter that is not part of a whole residual block.
+    """
+    own = model.state_dict()
+    unexpected = sorted(set(state) - set(own))
+    if unexpected:
+        raise ValueError(f"weights have parameters the model lacks: {unexpected[:4]}")
+    missing = set(own) - set(state)
+    new_blocks = [
+        (name, block)
+        for name, block in model.named_modules()
+        if isinstance(block, _ResBlock) and {f"{name}.{k}" for k in block.state_dict()} <= missing
+    ]
+    covered = {f"{name}.{k}" for name, block in new_blocks for k in block.state_dict()}
+    if missing - covered:
+        raise ValueError(f"weights lack parameters that are not whole residual blocks: {sorted(missing - covered)[:4]}")
+    wrong = [k for k, v in state.items() if v.shape != own[k].shape]
+    if wrong:
+        raise ValueError(f"weights do not fit the model: {wrong[0]} has shape {tuple(state[wrong[0]].shape)}, "
+                         f"the model's is {tuple(own[wrong[0]].shape)}")
+    model.load_state_dict(state, strict=False)
+    with torch.no_grad():
+        for _, block in new_blocks:
+            block.conv2.weight.zero_()
+            block.conv2.bias.zero_()
+    return model
 
 
 def fold_batchnorm(module):

@@ -26,7 +26,7 @@ from tqdm import tqdm
 from .degrade import PRESETS, degrade, jpeg
 from .devices import fast_dtype, resolve_device
 from .imageio import as_channels, find_images, read_image
-from .models import ARCHITECTURES, build_model
+from .models import ARCHITECTURES, build_model, load_grown
 from .weights import read_verified, save_weights
 
 __all__ = ["PatchDataset", "train", "main", "build_parser"]
@@ -164,7 +164,7 @@ def train(args):
         card, state = read_verified(args.init)
         if card["architecture"] != args.arch:
             raise ValueError(f"--init {args.init} is a {card['architecture']} model, not {args.arch}")
-        model.load_state_dict(state)
+        load_grown(model, state)
     model = model.to(device).to(memory_format=torch.channels_last)
     optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
     if args.schedule == "cosine":
@@ -303,7 +303,8 @@ def build_parser(parser=None):
     parser.add_argument("--stop-at", type=int, default=0,
                         help="stop (with a checkpoint) at this step of the --steps schedule; --resume continues it")
     parser.add_argument("--time-limit", type=float, default=0, help="stop after this many minutes (0: no limit)")
-    parser.add_argument("--init", help="start from these weights (a model name or .safetensors path)")
+    parser.add_argument("--init", help="start from these weights (a model name or .safetensors path); a model with more "
+                        "residual blocks (--arch-args) starts from them with its extra blocks as identities")
     parser.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
     parser.add_argument("--export", help="write the final weights and card to this .safetensors path")
     parser.add_argument("--overwrite", action="store_true", help="let --export replace existing files")

@@ -80,6 +80,11 @@ class LoadedModel:
         return int(self.card["arguments"].get("channels", 1))
 
     @property
+    def halo(self):
+        """Receptive-field radius in pixels: the overlap tiles need to match one pass."""
+        return self.spec.halo(**self.card["arguments"])
+
+    @property
     def flops_per_pixel(self):
         """Floating-point operations per input pixel of one forward pass."""
         return self.spec.flops_per_pixel(**self.card["arguments"])
