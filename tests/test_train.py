@@ -79,6 +79,21 @@ def test_init_from_weights_of_another_architecture_is_refused(photos, tmp_path, 
         _run(photos, tmp_path / "run", "--steps", "1", "--init", random_models["unet1"])
 
 
+def test_init_grows_a_deeper_model_from_trained_weights(photos, tmp_path):
+    small = tmp_path / "small.safetensors"
+    unet = ["--arch", "dciunet", "--arch-args", '{"widths": [4, 8, 8]}', "--patch-size", "32", "--batch-size", "2",
+            "--val-images", "1", "--val-fraction", "0.25", "--threads", "1", "--quiet"]
+    main(["--data", str(photos), "--out", str(tmp_path / "a"), *unet, "--steps", "2", "--export", str(small)])
+    deeper = unet[:2] + ["--arch-args", '{"widths": [4, 8, 8], "blocks": [1, 2, 3]}'] + unet[4:]
+    grown = tmp_path / "grown.safetensors"
+    main(["--data", str(photos), "--out", str(tmp_path / "b"), *deeper, "--steps", "1", "--lr", "0",
+          "--export", str(grown), "--init", str(small)])
+    card = load_model(grown).card
+    assert card["arguments"]["blocks"] == [1, 2, 3] and card["training"]["init"] == str(small)
+    image = data.camera()[:64, :64]
+    np.testing.assert_allclose(deblur(image, model=grown), deblur(image, model=small), atol=2e-3)
+
+
 def _env():
     env = dict(os.environ, OMP_NUM_THREADS="1")
     src = os.path.join(os.path.dirname(__file__), "..", "src")
