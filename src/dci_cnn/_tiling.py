@@ -2,7 +2,7 @@
 
 A plane is padded (bottom/right, mirror) to the architecture's size
 multiple and cut into cores of ``tile_size`` pixels; each core is run with a
-halo of ``spec.halo`` pixels of real neighbouring image around it (the
+halo of ``model.halo`` pixels of real neighbouring image around it (the
 receptive field), and only the core of the output is kept. Cores and halos
 are multiples of the size multiple, so down-sampling grids line up and the
 tiled result equals the untiled one. Only the tiles touching the bottom or
@@ -15,6 +15,8 @@ import math
 
 import numpy as np
 import torch
+
+from ._heap import reuse_freed_buffers
 
 __all__ = ["tile_plan", "restore_planes"]
 
@@ -77,7 +79,7 @@ def restore_planes(pairs, module, model, *, device, dtype=None, tile_size=None, 
     ph, pw = _padded(h, m), _padded(w, m)
     plan = tile_plan(ph, pw, tile_size, m)
     total, done = len(pairs) * len(plan), 0
-    with torch.inference_mode():
+    with torch.inference_mode(), reuse_freed_buffers():
         for source, target in pairs:
             for y0, y1, x0, x1 in plan:
                 ty0, tx0 = max(0, y0 - halo), max(0, x0 - halo)

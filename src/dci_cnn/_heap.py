@@ -1,0 +1,66 @@
+"""Keep large freed buffers in the process heap while tiles run (glibc only).
+
+glibc hands every allocation above its mmap threshold (at most 32 MB by
+default) straight to the kernel and gives it back on free. A tile's
+activations are such buffers, so each tile faults its working memory in
+afresh, page by page: on a 16 MP image a quarter of the CPU time went to
+page faults. Inside :func:`reuse_freed_buffers` the heap keeps and reuses
+those buffers; on leaving, the thresholds are set to glibc's largest
+defaults and the heap is trimmed, so the memory goes back to the system.
+Elsewhere (macOS, Windows, musl) it does nothing.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import platform
+import threading
+from contextlib import contextmanager
+
+__all__ = ["reuse_freed_buffers"]
+
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+_INSIDE = 1 << 30  # buffers up to 1 GiB come from (and return to) the heap
+_DEFAULT_MMAP, _DEFAULT_TRIM = 32 << 20, 64 << 20  # where glibc's dynamic thresholds end up
+_lock = threading.Lock()
+_depth = 0
+
+
+def _glibc():
+    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+        return None
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
+        return None
+    return libc if hasattr(libc, "mallopt") and hasattr(libc, "malloc_trim") else None
+
+
+_LIBC = _glibc()
+
+
+@contextmanager
+def reuse_freed_buffers():
+    """Context in which freed buffers up to 1 GiB stay in the heap for reuse.
+
+    Nested and concurrent uses share one setting: it is made by the first to
+    enter and undone by the last to leave.
+    """
+    global _depth
+    if _LIBC is None:
+        yield
+        return
+    with _lock:
+        if _depth == 0:
+            _LIBC.mallopt(_M_MMAP_THRESHOLD, ctypes.c_int(_INSIDE))
+            _LIBC.mallopt(_M_TRIM_THRESHOLD, ctypes.c_int(2 * _INSIDE - 1))
+        _depth += 1
+    try:
+        yield
+    finally:
+        with _lock:
+            _depth -= 1
+            if _depth == 0:
+                _LIBC.mallopt(_M_MMAP_THRESHOLD, ctypes.c_int(_DEFAULT_MMAP))
+                _LIBC.mallopt(_M_TRIM_THRESHOLD, ctypes.c_int(_DEFAULT_TRIM))
+                _LIBC.malloc_trim(ctypes.c_size_t(0))
