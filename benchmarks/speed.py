@@ -25,6 +25,7 @@ Examples
     python benchmarks/speed.py                        # full: 0.25 ... 64 MP
     python benchmarks/speed.py --sizes 1 4 --no-peers --no-tiles
     python benchmarks/speed.py --dtype float32        # force float32 on a bf16 CPU
+    python benchmarks/speed.py --no-heap-reuse        # glibc's own malloc thresholds (see dci_cnn._heap)
 """
 
 from __future__ import annotations
@@ -67,6 +68,12 @@ def _deblur_child(task):
     from dci_cnn import deblur, load_model
 
     force_dtype(task["dtype"])
+    if not task.get("heap_reuse", True):
+        import contextlib
+
+        import dci_cnn._tiling
+
+        dci_cnn._tiling.reuse_freed_buffers = contextlib.nullcontext
     loaded = load_model(task["model"])
     channels = loaded.channels
     image = test_image(task["mp"], channels)
@@ -239,6 +246,7 @@ def main(argv=None):
     p.add_argument("--no-tiles", action="store_true")
     p.add_argument("--dtype", default="auto", choices=["auto", "float32", "bfloat16"], help="autocast precision (auto: deblur's choice)")
     p.add_argument("--device", default="cpu", help="device for the dci-cnn rows, e.g. cuda (peers stay on the CPU)")
+    p.add_argument("--no-heap-reuse", action="store_true", help="leave glibc's malloc thresholds alone while tiles run")
     p.add_argument("--repeat", type=int, default=2, help="runs per cell up to 4 MP, best kept (1 above 4 MP)")
     args = p.parse_args(argv)
 
@@ -268,7 +276,8 @@ def main(argv=None):
     from dci_cnn.devices import default_tile_size
 
     shown = f"{tile} ({default_tile_size(torch.device('cpu'))} on the CPU)" if tile == "auto" else tile
-    print(f"\ndeblur autocast on {args.device}: **{dtype}**; tile size {shown}\n", flush=True)
+    heap = "glibc defaults (--no-heap-reuse)" if args.no_heap_reuse else "freed tile buffers reused (dci_cnn._heap)"
+    print(f"\ndeblur autocast on {args.device}: **{dtype}**; tile size {shown}; heap: {heap}\n", flush=True)
 
     tmp = tempfile.TemporaryDirectory()
     models = args.models or list_models()
@@ -285,7 +294,8 @@ def main(argv=None):
         name = Path(model).stem if model.endswith(".safetensors") else model
         for mp in mps:
             r = run_child(SCRIPT, {"kind": "deblur", "model": model, "mp": mp, "tile": tile, "dtype": args.dtype,
-                                   "repeat": args.repeat if mp <= 4 else 1, "device": args.device})
+                                   "repeat": args.repeat if mp <= 4 else 1, "device": args.device,
+                                   "heap_reuse": not args.no_heap_reuse})
             if "error" in r:
                 rows.append([name, mp] + ["error: " + r["error"]] + [""] * 6)
                 continue
@@ -320,7 +330,8 @@ def main(argv=None):
         trows = []
         for t in tiles:
             r = run_child(SCRIPT, {"kind": "deblur", "model": DEFAULT_MODELS[3], "mp": tile_mp, "tile": t,
-                                   "dtype": args.dtype, "repeat": args.repeat, "device": args.device})
+                                   "dtype": args.dtype, "repeat": args.repeat, "device": args.device,
+                                   "heap_reuse": not args.no_heap_reuse})
             if "error" in r:
                 trows.append([t, "error: " + r["error"], "", "", ""])
                 continue
