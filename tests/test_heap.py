@@ -42,6 +42,14 @@ def test_freed_buffers_are_reused_inside_and_memory_returned_after(per_page_faul
     assert _resident_mb() < resident + 16  # the freed buffers went back to the system
 
 
+def test_environment_variable_turns_it_off(per_page_faults, monkeypatch):
+    monkeypatch.setenv("DCI_CNN_HEAP_REUSE", "0")
+    with _heap.reuse_freed_buffers():
+        assert _heap._depth == 0
+        _faults_of_big_buffers()
+        assert _faults_of_big_buffers() > 5 * PAGES
+
+
 def test_nested_and_concurrent_uses_undo_the_setting_once(per_page_faults):
     entered, release = threading.Event(), threading.Event()
 
