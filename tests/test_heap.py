@@ -36,7 +36,7 @@ def test_freed_buffers_are_reused_inside_and_memory_returned_after(per_page_faul
     assert _faults_of_big_buffers() > 5 * PAGES  # outside, each fresh buffer faults all its pages
     with _heap.reuse_freed_buffers():
         _faults_of_big_buffers()  # the heap grows once
-        assert _faults_of_big_buffers() < PAGES  # then its memory is reused
+        assert _faults_of_big_buffers() < 2 * PAGES  # then its memory is reused (6 buffers: no more than one faulted)
         held = torch.ones(64 << 17, dtype=torch.float64)
         del held
     assert _resident_mb() < resident + 16  # the freed buffers went back to the system
@@ -65,7 +65,7 @@ def test_nested_and_concurrent_uses_undo_the_setting_once(per_page_faults):
         pass
     assert _heap._depth == 1  # the other user is still inside: the setting stays
     _faults_of_big_buffers()
-    assert _faults_of_big_buffers() < PAGES
+    assert _faults_of_big_buffers() < 2 * PAGES
     release.set()
     thread.join()
     assert _heap._depth == 0

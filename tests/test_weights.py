@@ -9,7 +9,7 @@ import torch
 
 from dci_cnn import deblur, list_models, load_model, model_card
 from dci_cnn.models import build_model
-from dci_cnn.weights import WeightsError, read_verified, save_weights, sha256_file
+from dci_cnn.weights import WeightsError, read_verified, save_weights, sha256_file, weights_dir
 
 CARD_KEYS = {"name", "architecture", "arguments", "parameters", "sha256", "description", "training", "metrics"}
 
@@ -33,8 +33,15 @@ def test_shipped_models_are_listed_with_complete_cards():
         card = model_card(name)
         assert CARD_KEYS <= set(card), name
         loaded = load_model(name)
+        assert json.loads((weights_dir() / f"{name}.json").read_text())["name"] == name  # the file itself says so
         assert loaded.name == name and loaded.channels == card["arguments"].get("channels", 1)
         assert card["parameters"] == sum(p.numel() for p in build_model(card["architecture"], **card["arguments"]).parameters())
+
+
+def test_a_copied_model_is_called_by_its_new_name(copy_of):
+    path = copy_of()
+    assert json.loads(path.with_suffix(".json").read_text())["name"] != path.stem
+    assert model_card(path)["name"] == path.stem
 
 
 def test_shipped_weights_verify_against_their_checksum():

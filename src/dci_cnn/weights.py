@@ -140,6 +140,9 @@ def sha256_file(path):
 def model_card(model):
     """The model card of a model name or weights path, as a dict.
 
+    Its ``name`` is the file stem, the name :func:`load_model` takes, whatever
+    the file says (a copied or renamed model is called by its new name).
+
     Raises
     ------
     WeightsError
@@ -157,6 +160,7 @@ def model_card(model):
         raise WeightsError(f"model card {card_file} lacks the keys {sorted(missing)}")
     if card["architecture"] not in ARCHITECTURES:
         raise WeightsError(f"model card {card_file} names an unknown architecture {card['architecture']!r}")
+    card["name"] = card_file.stem
     return card
 
 
