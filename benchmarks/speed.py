@@ -33,6 +33,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import importlib.util
+import os
 import statistics
 import sys
 import tempfile
@@ -69,11 +70,7 @@ def _deblur_child(task):
 
     force_dtype(task["dtype"])
     if not task.get("heap_reuse", True):
-        import contextlib
-
-        import dci_cnn._tiling
-
-        dci_cnn._tiling.reuse_freed_buffers = contextlib.nullcontext
+        os.environ["DCI_CNN_HEAP_REUSE"] = "0"  # the library's own switch (dci_cnn._heap)
     loaded = load_model(task["model"])
     channels = loaded.channels
     image = test_image(task["mp"], channels)
