@@ -8,6 +8,7 @@ pytest.importorskip("napari")
 import dask.array as da
 import npe2
 
+from dci_cnn import load_model
 from napari_dci import _sample_data, deblur_image
 from napari_dci._restore import auto_tile_size
 
@@ -67,8 +68,9 @@ def test_headless_reports_unavailable_device():
         deblur_image(np.zeros((32, 32), np.uint8), device="cuda:7")
 
 
-def test_auto_tile_size_on_cpu():
-    assert auto_tile_size("cpu") == 512
+def test_auto_tile_size_on_cpu_covers_the_halo():
+    assert auto_tile_size("cpu") == 8 * load_model("dci-unet-gray").halo == 1024
+    assert auto_tile_size("cpu", "dci-paper") == 512  # 8-pixel halo: the responsive minimum
 
 
 @pytest.mark.parametrize(

@@ -127,3 +127,14 @@ def test_torchrun_data_parallel_on_two_cpu_processes(photos, tmp_path):
     card = json.loads(export.with_suffix(".json").read_text())
     assert card["training"]["step"] == 3
     assert torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=True)["step"] == 3
+
+
+def test_split_seed_fixes_the_validation_files_across_seeds(photos, tmp_path):
+    def val_psnr_in(name, *seeds):
+        _run(photos, tmp_path / name, "--steps", "2", *seeds)
+        return [float(r["val_psnr_in"]) for r in csv.DictReader(open(tmp_path / name / "log.csv"))]
+
+    # 4 photos, one validated: the input PSNR of the validation crops identifies the file
+    by_split = {split: val_psnr_in(f"split{split}", "--seed", "1", "--split-seed", str(split)) for split in range(4)}
+    assert len({tuple(v) for v in by_split.values()}) > 1
+    assert val_psnr_in("other-seed", "--seed", "2", "--split-seed", "3") == by_split[3]

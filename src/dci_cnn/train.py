@@ -151,7 +151,8 @@ def train(args):
     ckpt_path = out / "checkpoint.pt"
 
     files = find_images(args.data)
-    train_files, val_files = _split(files, args.val_fraction, args.seed)
+    split_seed = args.seed if args.split_seed is None else args.split_seed
+    train_files, val_files = _split(files, args.val_fraction, split_seed)
     if distributed:
         train_files = train_files[rank :: torch.distributed.get_world_size()]
     dataset = PatchDataset(train_files, args.channels, args.degradation, args.patch_size)
@@ -296,6 +297,9 @@ def build_parser(parser=None):
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--split-seed", type=int, default=None,
+                        help="seed of the train/validation split by file (default: --seed); keep it fixed across "
+                        "fine-tuning stages so validation files stay unseen and the logs compare")
     parser.add_argument("--val-fraction", type=float, default=0.05)
     parser.add_argument("--val-images", type=int, default=20)
     parser.add_argument("--val-every", type=int, default=250)

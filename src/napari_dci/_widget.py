@@ -117,6 +117,7 @@ class DeblurWidget(Container):
         self._set_tooltips()
         self.model.changed.connect(self._set_tooltips)
         self.device.changed.connect(self.tile_size.reset_choices)
+        self.model.changed.connect(self.tile_size.reset_choices)
         self.image.changed.connect(self._update_scope)
         self.run_button.changed.connect(self.run)
         self.cancel_button.changed.connect(self.cancel)
@@ -140,8 +141,8 @@ class DeblurWidget(Container):
 
     def _tile_choices(self, _widget):
         try:
-            auto = f"auto ({auto_tile_size(self.device.value)})"
-        except ValueError:  # the device went away since the list was made; Run will say so
+            auto = f"auto ({auto_tile_size(self.device.value, self.model.value)})"
+        except ValueError:  # the device went away or the model file since the list was made; Run will say so
             auto = "auto"
         return [(auto, AUTO)] + [(str(size), size) for size in TILE_SIZES]
 
