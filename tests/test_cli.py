@@ -39,6 +39,15 @@ def test_single_file_to_named_tiff(folder, tmp_path, random_models):
     assert restored.dtype == np.uint16 and restored.shape == (30, 40)
 
 
+def test_model_family_picks_gray_or_colour_per_file(folder, tmp_path):
+    out = {name: tmp_path / name for name in ("jpeg", "default")}
+    for name, target in out.items():
+        assert main(["deblur", str(folder), "-o", str(target), "--model", name, "--quiet"]) == 0
+    for file in ("rgb.png", "gray.png"):
+        jpeg_only, blind = read_image(out["jpeg"] / file), read_image(out["default"] / file)
+        assert jpeg_only.shape == blind.shape and not np.array_equal(jpeg_only, blind)
+
+
 def test_existing_output_is_never_overwritten_without_flag(folder, tmp_path, capsys):
     out = tmp_path / "out"
     out.mkdir()

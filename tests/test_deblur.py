@@ -1,5 +1,6 @@
 """``deblur``: shapes, dtypes and ranges, tiling, determinism and input validation."""
 
+import dask.array as da
 import numpy as np
 import pytest
 import torch
@@ -115,6 +116,22 @@ def test_deterministic(color):
     assert np.array_equal(first, second)
 
 
+def test_out_receives_the_result_tile_by_tile(color, tmp_path):
+    image = np.random.default_rng(7).integers(0, 256, (130, 150, 3)).astype(np.uint8)
+    out = np.lib.format.open_memmap(tmp_path / "out.npy", mode="w+", dtype=np.float32, shape=image.shape)
+    returned = deblur(image, model=color, channel_axis=-1, tile_size=64, out=out)
+    assert returned is out
+    np.testing.assert_allclose(out, deblur(image, model=color, channel_axis=-1, tile_size=64), atol=1e-6)
+
+
+def test_out_must_not_overlap_the_image(gray):
+    image = np.random.default_rng(8).random((2, 40, 40))
+    with pytest.raises(ValueError, match="shares memory"):
+        deblur(image[0], model=gray, out=image[0])
+    with pytest.raises(TypeError, match="NumPy input"):
+        deblur(da.from_array(image[0]), model=gray, out=np.empty((40, 40)))
+
+
 def test_rgba_keeps_alpha(color):
     rgba = np.random.default_rng(6).integers(0, 256, (40, 50, 4)).astype(np.uint8)
     out = deblur(rgba, model=color, channel_axis=-1)
@@ -189,6 +206,10 @@ def test_accepts_torch_device(gray):
         (np.zeros((4, 4)), {"tile_size": 8}, ValueError, "at least 16"),
         (np.zeros((4, 4)), {"tile_size": 64.0}, TypeError, "tile_size must be an int"),
         (np.zeros((4, 4)), {"preserve_range": "yes"}, TypeError, "preserve_range must be"),
+        (np.zeros((4, 4)), {"out": [[0.0] * 4] * 4}, TypeError, "out must be a NumPy array"),
+        (np.zeros((4, 4)), {"out": np.zeros((4, 5))}, ValueError, "out has shape"),
+        (np.zeros((4, 4)), {"out": np.zeros((4, 4), np.uint8)}, TypeError, "float dtype"),
+        (np.zeros((4, 4)), {"out": np.broadcast_to(np.zeros(4), (4, 4))}, ValueError, "read-only"),
     ],
 )
 def test_bad_input_raises_a_clear_error(image, kwargs, error, match):

@@ -8,7 +8,7 @@ pytest.importorskip("napari")
 import dask.array as da
 import npe2
 
-from dci_cnn import load_model
+from dci_cnn import deblur, load_model
 from napari_dci import _sample_data, deblur_image
 from napari_dci._restore import auto_tile_size
 
@@ -37,6 +37,9 @@ def test_headless_rgb_uint8(random_models):
     rgb = np.random.default_rng(1).integers(0, 256, size=(40, 48, 3), dtype=np.uint8)
     restored = deblur_image(rgb, model=random_models["unet3"], rgb=True)
     assert restored.shape == rgb.shape and restored.dtype == np.uint8
+    # restored through a float32 buffer: the same 8-bit values as rounding deblur's float64 result
+    expected = np.rint(deblur(rgb, model=random_models["unet3"], channel_axis=-1) * 255).astype(np.uint8)
+    assert np.abs(restored.astype(int) - expected).max() <= 1 and np.mean(restored == expected) > 0.999
 
 
 def test_headless_dask_is_lazy_and_matches_numpy(random_models):

@@ -54,6 +54,14 @@ def test_widget_lists_layers_models_devices(viewer_widget, random_models):
     assert widget.scope.enabled
 
 
+def test_widget_offers_the_jpeg_family(make_napari_viewer):
+    widget = DeblurWidget(make_napari_viewer())
+    assert widget.model.choices[:2] == ("auto", "jpeg") and "dci-unet-gray-jpeg" in widget.model.choices
+    widget.model.value = "jpeg"
+    assert "JPEG artifacts only" in widget.model.tooltip
+    assert widget.tile_size.choices[0] == "auto"
+
+
 def test_gray_2d_keeps_metadata(viewer_widget, qtbot, random_models):
     viewer, widget = viewer_widget
     image = np.random.default_rng(0).integers(20, 220, size=(48, 56), dtype=np.uint8)

@@ -9,7 +9,7 @@ import torch
 
 from dci_cnn import deblur, list_models, load_model, model_card
 from dci_cnn.models import build_model
-from dci_cnn.weights import WeightsError, read_verified, save_weights, sha256_file, weights_dir
+from dci_cnn.weights import MODEL_FAMILIES, WeightsError, model_for, read_verified, save_weights, sha256_file, weights_dir
 
 CARD_KEYS = {"name", "architecture", "arguments", "parameters", "sha256", "description", "training", "metrics"}
 
@@ -139,6 +139,22 @@ def test_weights_error_is_a_value_error():
 def test_model_given_as_path_restores(random_models):
     out = deblur(np.zeros((10, 12)), model=random_models["paper1"])
     assert out.shape == (10, 12)
+
+
+def test_every_family_member_is_shipped_with_its_channels():
+    for family, members in MODEL_FAMILIES.items():
+        for channels, name in members.items():
+            assert load_model(name).channels == channels, (family, name)
+
+
+def test_a_family_picks_its_gray_or_colour_model(random_models):
+    assert [model_for("jpeg", c) for c in (1, 2, 3, 4, 5)] == ["dci-unet-gray-jpeg"] * 2 + ["dci-unet-color-jpeg"] * 2 + ["dci-unet-gray-jpeg"]
+    assert model_for(None, 3) == model_for("default", 3) == "dci-unet-color"
+    assert model_for(random_models["paper1"], 3) is random_models["paper1"]
+    gray, rgb = np.linspace(0, 1, 48 * 40).reshape(48, 40), np.random.default_rng(0).random((40, 48, 3))
+    assert np.array_equal(deblur(gray, model="jpeg"), deblur(gray, model="dci-unet-gray-jpeg"))
+    assert np.array_equal(deblur(rgb, model="jpeg", channel_axis=-1), deblur(rgb, model="dci-unet-color-jpeg", channel_axis=-1))
+    assert not np.array_equal(deblur(gray, model="jpeg"), deblur(gray))
 
 
 def test_model_of_wrong_type():

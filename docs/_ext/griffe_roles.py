@@ -37,6 +37,7 @@ _ATTRIBUTE_DOCS = {
     "dci_cnn.degrade.PRESETS": "Degradation presets by name (``paper``, ``jpeg``, ``mixed``): functions ``f(image, rng) -> (degraded, clean)``.",
     "dci_cnn.models.ARCHITECTURES": "The architecture registry: name (as stored in model cards) -> ArchSpec.",
     "dci_cnn.weights.DEFAULT_MODELS": "Model used by ``deblur`` when none is named, by channel count: ``{1: gray, 3: colour}``.",
+    "dci_cnn.weights.MODEL_FAMILIES": "Names that stand for a gray and a colour model (``default``, ``jpeg``), by channel count.",
 }
 
 

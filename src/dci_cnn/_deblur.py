@@ -17,7 +17,7 @@ from tqdm.auto import tqdm
 
 from ._tiling import restore_planes
 from .devices import default_tile_size, fast_dtype, resolve_device
-from .weights import DEFAULT_MODELS, LoadedModel, load_model
+from .weights import LoadedModel, load_model, model_for
 
 __all__ = ["deblur", "Layout", "describe"]
 
@@ -65,11 +65,8 @@ def _check_image(image):
 
 
 def _model_for(model, channels):
-    if isinstance(model, LoadedModel):
-        return model
-    if model is None:
-        model = DEFAULT_MODELS[3 if channels in (3, 4) else 1]
-    return load_model(model)
+    model = model_for(model, channels)
+    return model if isinstance(model, LoadedModel) else load_model(model)
 
 
 def describe(shape, channel_axis=None, model=None):
@@ -192,11 +189,12 @@ def _plane_pairs(source, target, layout):
     return [(src[idx + (..., g)], dst[idx + (..., g)]) for idx in np.ndindex(*lead) for g in groups]
 
 
-def deblur_array(image, layout, *, device, tile_size, preserve_range, progress, value_range=None):
+def deblur_array(image, layout, *, device, tile_size, preserve_range, progress, value_range=None, out=None):
     """Restore a NumPy array whose layout is already worked out (the core of :func:`deblur`)."""
     _check_finite(image, value_range)
     to_unit, from_unit = _value_mapping(image, preserve_range, value_range)
-    out = np.empty(image.shape, dtype=_supported_float_type(image.dtype))
+    if out is None:
+        out = np.empty(image.shape, dtype=_supported_float_type(image.dtype))
     pairs = _plane_pairs(image, out, layout)
     if layout.alpha:
         alpha = (np.moveaxis(image, layout.channel_axis, -1)[..., 3:], np.moveaxis(out, layout.channel_axis, -1)[..., 3:])
@@ -230,7 +228,23 @@ def _check_tile_size(tile_size):
         raise ValueError(f"tile_size must be at least 16 pixels (or None for no tiling), got {tile_size}")
 
 
-def deblur(image, *, model=None, channel_axis=None, device="cpu", tile_size="auto", preserve_range=False, progress=False):
+def _check_out(out, image):
+    """``out`` must be a float NumPy array of the image's shape that shares no memory with it."""
+    if not isinstance(out, np.ndarray):
+        raise TypeError(f"out must be a NumPy array (np.empty, np.memmap, ...), got {type(out).__name__}")
+    if out.shape != image.shape:
+        raise ValueError(f"out has shape {out.shape}, but the image has shape {image.shape}")
+    if out.dtype.kind != "f":
+        raise TypeError(f"out must have a float dtype (float32 or float64), got {out.dtype}")
+    if not out.flags.writeable:
+        raise ValueError("out is read-only")
+    if np.shares_memory(out, image):
+        raise ValueError("out shares memory with the image; tiles read their neighbours' input, so restore into a new array")
+
+
+def deblur(
+    image, *, model=None, channel_axis=None, device="cpu", tile_size="auto", preserve_range=False, progress=False, out=None
+):
     """Remove compression artifacts, blur and noise with a convolutional network.
 
     Parameters
@@ -240,9 +254,12 @@ def deblur(image, *, model=None, channel_axis=None, device="cpu", tile_size="aut
         axes are rows and columns and any leading axes (Z, T, bands) are
         restored plane by plane.
     model : str, path-like or LoadedModel, optional
-        A name from :func:`dci_cnn.list_models`, or a ``.safetensors`` file
-        with its model card beside it. Default: the gray model for gray
-        planes and per-channel data, the colour model for 3 or 4 channels.
+        A name from :func:`dci_cnn.list_models`, a ``.safetensors`` file
+        with its model card beside it, or a family from
+        :data:`dci_cnn.weights.MODEL_FAMILIES`, whose gray model restores gray
+        planes and per-channel data and whose colour model 3 or 4 channels:
+        ``"default"`` (None; blind to JPEG, blur and noise) or ``"jpeg"``
+        (JPEG artifacts only, for images known to be just compressed).
     channel_axis : int or None, optional
         Axis of the channels. Three channels go through a colour model; a
         fourth (alpha) is kept untouched; 1, 2 or more than 4 channels
@@ -264,13 +281,17 @@ def deblur(image, *, model=None, channel_axis=None, device="cpu", tile_size="aut
     progress : bool or callable, optional
         True shows a tqdm bar over tiles; a callable is called as
         ``progress(done, total)`` after each tile and may raise to cancel.
+    out : ndarray, optional
+        Float array of the image's shape to write the result into, tile by
+        tile, e.g. a float32 :class:`numpy.memmap` for images larger than
+        memory. NumPy input only; store a dask result with ``to_zarr``.
 
     Returns
     -------
     ndarray or dask array
-        Same shape as ``image``; float32 for float16/float32 input, float64
-        otherwise. In [0, 1] (clipped), or in the input's range with
-        ``preserve_range``.
+        Same shape as ``image``; ``out`` if given, else float32 for
+        float16/float32 input and float64 otherwise. In [0, 1] (clipped), or
+        in the input's range with ``preserve_range``.
 
     Raises
     ------
@@ -279,7 +300,8 @@ def deblur(image, *, model=None, channel_axis=None, device="cpu", tile_size="aut
     ValueError
         For empty, 0-D or 1-D images, NaN or infinite values, a
         ``channel_axis`` out of range, a channel count the model cannot
-        take, an unknown model, or an unavailable device.
+        take, an unknown model, an unavailable device, or an ``out`` of the
+        wrong shape, read-only or overlapping the image.
 
     Examples
     --------
@@ -301,6 +323,8 @@ def deblur(image, *, model=None, channel_axis=None, device="cpu", tile_size="aut
     if not isinstance(preserve_range, (bool, np.bool_)):
         raise TypeError(f"preserve_range must be True or False, got {preserve_range!r}")
     if type(image).__module__.startswith("dask"):
+        if out is not None:
+            raise TypeError("out is for NumPy input; store the lazy result of a dask array with to_zarr or dask.array.store")
         from ._dask import deblur_dask
 
         return deblur_dask(
@@ -308,5 +332,9 @@ def deblur(image, *, model=None, channel_axis=None, device="cpu", tile_size="aut
         )
     image = np.asarray(image)
     _check_image(image)
+    if out is not None:
+        _check_out(out, image)
     layout = describe(image.shape, channel_axis, model)
-    return deblur_array(image, layout, device=device, tile_size=tile_size, preserve_range=preserve_range, progress=progress)
+    return deblur_array(
+        image, layout, device=device, tile_size=tile_size, preserve_range=preserve_range, progress=progress, out=out
+    )

@@ -17,7 +17,7 @@ from tqdm import tqdm
 from . import __version__
 from ._deblur import deblur
 from .imageio import find_images, read_image, write_image
-from .weights import list_models, model_card
+from .weights import MODEL_FAMILIES, list_models, model_card
 
 __all__ = ["main"]
 
@@ -131,7 +131,8 @@ def build_parser():
     p = sub.add_parser("deblur", help="restore image files", description=cmd_deblur.__doc__)
     p.add_argument("inputs", nargs="+", help="image files or folders (JPEG, PNG, TIFF, ...)")
     p.add_argument("-o", "--output", required=True, help="output folder, or a .png/.tif file for a single input")
-    p.add_argument("--model", help=f"model name ({', '.join(list_models())}) or .safetensors path")
+    p.add_argument("--model", help=f"model name ({', '.join(list_models())}), .safetensors path, or family "
+                   f"({', '.join(MODEL_FAMILIES)}: its gray or colour model by the image); default: default")
     p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N, mps or auto")
     p.add_argument("--tile-size", type=tile_size_arg, default="auto", help="tile side in pixels, auto (default) or none")
     p.add_argument("--channel-axis", default="auto", help="auto (RGB/RGBA if the last axis has 3-4 channels), none, or an int")

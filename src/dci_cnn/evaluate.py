@@ -22,7 +22,7 @@ from ._deblur import deblur
 from ._files import atomic_write
 from .degrade import gaussian_blur, gaussian_noise, jpeg, resize, to_uint8
 from .imageio import as_channels, find_images, read_image
-from .weights import DEFAULT_MODELS, load_model, model_card, write_card
+from .weights import card_path, load_model, model_card, model_for, write_card
 
 __all__ = ["degrade_for_eval", "evaluate", "summarize", "format_table", "record_in_card", "main"]
 
@@ -79,7 +79,7 @@ def evaluate(files, *, model=None, channels=None, degradation="jpeg", qualities=
         One row per (size, quality, image) with input and output scores
         and the seconds the restoration took.
     """
-    loaded = load_model(model or DEFAULT_MODELS[channels or 1])
+    loaded = load_model(model_for(model, channels or 1))
     channels = channels or loaded.channels
     channel_axis = -1 if channels == 3 else None
     restore = restore or (lambda x: deblur(x, model=loaded, channel_axis=channel_axis, tile_size=tile_size, device=device))
@@ -159,7 +159,7 @@ def record_in_card(model, data_name, degradation, summary, command):
         entry[key] = {k: round(s[k], 4) for k in ("psnr_in", "psnr_out", "psnr_gain", "ssim_in", "ssim_out", "psnr_b_in", "psnr_b_out")}
         entry[key]["images"] = s["images"]
     entry["command"] = command
-    write_card(Path(load_model(model).path).with_suffix(".json"), card)
+    write_card(card_path(model), card)
 
 
 def tile_size_arg(text):
@@ -176,7 +176,7 @@ def build_parser(parser=None):
     """The ``evaluate`` command's arguments (also used by ``dci-cnn evaluate``)."""
     parser = parser or argparse.ArgumentParser(prog="dci-cnn evaluate", description=__doc__.splitlines()[0])
     parser.add_argument("--data", required=True, help="folder of clean reference images")
-    parser.add_argument("--model", help="model name or .safetensors path (default: the default gray/colour model)")
+    parser.add_argument("--model", help="model name, .safetensors path or family (default, jpeg: its gray or colour model by --channels)")
     parser.add_argument("--channels", type=int, choices=[1, 3], help="score gray (1) or RGB (3) images")
     parser.add_argument("--degradation", default="jpeg", choices=DEGRADATIONS)
     parser.add_argument("--quality", type=int, nargs="+", default=[10, 20, 30, 40], help="JPEG quality factors")
@@ -212,7 +212,7 @@ def main(argv=None):
         atomic_write(args.json, lambda tmp: Path(tmp).write_text(json.dumps({"rows": rows, "summary": summarize(rows)}, indent=1)),
                      overwrite=True)
     if args.record:
-        model = args.model or DEFAULT_MODELS[args.channels or 1]
+        model = model_for(args.model, args.channels or 1)
         command = "dci-cnn evaluate " + shlex.join(sys.argv[1:] if argv is None else argv)
         record_in_card(model, Path(args.data).name, args.degradation, summarize(rows), command)
     return 0

@@ -40,10 +40,48 @@ __all__ = [
     "sha256_file",
     "read_verified",
     "DEFAULT_MODELS",
+    "MODEL_FAMILIES",
+    "model_for",
+    "card_path",
 ]
 
+#: Names that stand for a gray and a colour model, picked by the image's channels.
+MODEL_FAMILIES = {
+    "default": {1: "dci-unet-gray", 3: "dci-unet-color"},
+    "jpeg": {1: "dci-unet-gray-jpeg", 3: "dci-unet-color-jpeg"},
+}
+
 #: Model used by :func:`dci_cnn.deblur` when none is named, by channel count.
-DEFAULT_MODELS = {1: "dci-unet-gray", 3: "dci-unet-color"}
+DEFAULT_MODELS = MODEL_FAMILIES["default"]
+
+
+def model_for(model, channels):
+    """The model that restores images with ``channels`` channels.
+
+    Parameters
+    ----------
+    model : str, path-like, LoadedModel or None
+        None means the ``"default"`` family; a name in :data:`MODEL_FAMILIES`
+        picks that family's colour model for 3 or 4 channels (RGB, RGBA) and
+        its gray model otherwise; anything else is returned unchanged.
+    channels : int
+        Channels of the image (1 for gray planes).
+
+    Returns
+    -------
+    str, path-like or LoadedModel
+
+    Examples
+    --------
+    >>> from dci_cnn.weights import model_for
+    >>> model_for("jpeg", 3), model_for(None, 1)
+    ('dci-unet-color-jpeg', 'dci-unet-gray')
+    """
+    if model is None:
+        model = "default"
+    if isinstance(model, str) and model in MODEL_FAMILIES:
+        return MODEL_FAMILIES[model][3 if channels in (3, 4) else 1]
+    return model
 
 
 class WeightsError(ValueError):
@@ -126,6 +164,17 @@ def _resolve(name_or_path):
         if not tensors.is_file() and not tensors.with_suffix(".json").is_file():
             raise ValueError(f"unknown model {name_or_path!r}; choose one of {list_models()} or pass a .safetensors path")
     return tensors, tensors.with_suffix(".json")
+
+
+def card_path(model):
+    """Path of the JSON model card of a model name or ``.safetensors`` path.
+
+    Raises
+    ------
+    ValueError
+        If ``model`` names no shipped model.
+    """
+    return _resolve(model)[1]
 
 
 def sha256_file(path):

@@ -21,7 +21,8 @@ def deblur_image(
         axis with ``rgb=True``. NumPy input is restored now; dask or zarr
         input gives a lazy dask array.
     model : str, optional
-        Model name, ``.safetensors`` path, or ``"auto"``.
+        Model name, ``.safetensors`` path, ``"jpeg"`` (the JPEG-only gray or
+        colour model) or ``"auto"`` (the blind default gray or colour model).
     device : str, optional
         ``"cpu"``, ``"cuda:N"``, ``"mps"`` or ``"auto"``.
     tile_size : int or "auto", optional

@@ -14,7 +14,7 @@ import numpy as np
 
 from dci_cnn import deblur
 from dci_cnn.devices import default_tile_size, resolve_device
-from dci_cnn.weights import DEFAULT_MODELS, load_model
+from dci_cnn.weights import load_model, model_for
 
 __all__ = ["AUTO", "auto_tile_size", "is_lazy", "restore"]
 
@@ -42,8 +42,8 @@ def auto_tile_size(device, model=AUTO):
     device : str
         ``"cpu"``, ``"cuda:N"``, ``"mps"`` or ``"auto"``.
     model : str, optional
-        Model name, a ``.safetensors`` path, or ``"auto"`` (the default gray
-        model; the colour one has the same halo).
+        Model name, a ``.safetensors`` path, a family (its gray model; the
+        colour one has the same halo) or ``"auto"`` (the default family).
 
     Raises
     ------
@@ -51,7 +51,7 @@ def auto_tile_size(device, model=AUTO):
         If the device is not available or the model unknown.
     """
     resolved = resolve_device(device)
-    halo = load_model(DEFAULT_MODELS[1] if model == AUTO else model).halo
+    halo = load_model(model_for(None if model == AUTO else model, 1)).halo
     if resolved.type != "cpu":
         return default_tile_size(resolved, halo)
     return max(CPU_TILE_SIZE, CPU_TILE_HALOS * halo)
@@ -73,12 +73,20 @@ def _as_dask(data, rgb):
     return data.rechunk({axis: 1 for axis in range(leading)})
 
 
+def _float_out(data, dtype):
+    """A float32 array for the result of 8/16-bit NumPy data (exact after rounding, half of float64); else None."""
+    if isinstance(data, np.ndarray) and dtype.kind in "ui" and dtype.itemsize <= 2:
+        return np.empty(data.shape, np.float32)
+    return None
+
+
 def _in_dtype(restored, dtype):
-    """Map a :func:`dci_cnn.deblur` result back to the input's dtype."""
+    """Map a :func:`dci_cnn.deblur` result back to the input's dtype (in place for NumPy results)."""
+    eager = isinstance(restored, np.ndarray)
     if dtype == np.uint8:
-        restored = restored * 255
+        restored = np.multiply(restored, 255, out=restored) if eager else restored * 255
     if dtype.kind in "ui":
-        restored = np.rint(restored)
+        restored = np.rint(restored, out=restored) if eager else np.rint(restored)
     return restored.astype(dtype, copy=False)
 
 
@@ -92,8 +100,8 @@ def restore(data, *, rgb, model=AUTO, device="cpu", tile_size=AUTO, progress=Non
     rgb : bool
         The last axis holds RGB(A) channels.
     model : str, optional
-        Model name, a ``.safetensors`` path, or ``"auto"`` (gray or colour
-        model by ``rgb``).
+        Model name, a ``.safetensors`` path, a family (``"jpeg"``) or
+        ``"auto"``: the family's gray or colour model by ``rgb``.
     device : str, optional
         ``"cpu"``, ``"cuda:N"``, ``"mps"`` or ``"auto"``.
     tile_size : int or "auto", optional
@@ -119,10 +127,9 @@ def restore(data, *, rgb, model=AUTO, device="cpu", tile_size=AUTO, progress=Non
         model=None if model == AUTO else model,
         channel_axis=-1 if rgb else None,
         device=device,
-        tile_size=auto_tile_size(device, DEFAULT_MODELS[3 if rgb else 1] if model == AUTO else model)
-        if tile_size == AUTO
-        else tile_size,
+        tile_size=auto_tile_size(device, model) if tile_size == AUTO else tile_size,
         preserve_range=dtype != np.uint8,
         progress=progress or False,
+        out=_float_out(data, dtype),
     )
     return _in_dtype(restored, dtype)

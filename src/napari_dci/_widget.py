@@ -23,6 +23,7 @@ from superqt.utils import ensure_main_thread
 
 from dci_cnn import list_models, model_card
 from dci_cnn.devices import available_devices
+from dci_cnn.weights import MODEL_FAMILIES
 
 from ._layers import capture, leading_axes, output_name, show_result
 from ._restore import AUTO, auto_tile_size, is_lazy, restore
@@ -33,6 +34,13 @@ logger = logging.getLogger(__name__)
 
 WHOLE, PLANE = "whole stack", "current plane only"
 TILE_SIZES = (256, 512, 1024, 2048, 4096)
+
+#: Model choices that stand for a gray and a colour model: label and tooltip.
+FAMILIES = {
+    AUTO: ("auto (gray or colour)", "Blind to JPEG, blur and noise: the gray model for gray layers, the colour model for RGB layers"),
+    "jpeg": ("JPEG only (gray or colour)", "JPEG artifacts only, for images known to be just compressed: "
+             "the gray JPEG model for gray layers, the colour one for RGB layers"),
+}
 
 
 class Cancelled(Exception):
@@ -102,8 +110,10 @@ class DeblurWidget(Container):
         self._worker = None
         self._progress = None
         self.image = ComboBox(label="image", choices=self._layer_choices)
-        self._models = [AUTO] + list_models()
-        labels = ["auto (gray or colour)"] + self._models[1:]
+        shipped = list_models()
+        families = [f for f in FAMILIES if f == AUTO or set(MODEL_FAMILIES[f].values()) <= set(shipped)]
+        self._models = families + shipped
+        labels = [FAMILIES[f][0] for f in families] + shipped
         self.model = ComboBox(label="model", choices=list(zip(labels, self._models)))
         devices = available_devices()
         self.device = ComboBox(label="device", choices=devices, value=devices[min(1, len(devices) - 1)])
@@ -149,7 +159,7 @@ class DeblurWidget(Container):
     def _set_tooltips(self):
         combo = self.model.native
         for index, value in enumerate(self._models):
-            tip = "Gray model for gray layers, colour model for RGB layers" if value == AUTO else card_tooltip(value)
+            tip = FAMILIES[value][1] if value in FAMILIES else card_tooltip(value)
             combo.setItemData(index, tip, Qt.ItemDataRole.ToolTipRole)
         self.model.tooltip = combo.itemData(combo.currentIndex(), Qt.ItemDataRole.ToolTipRole)
 
