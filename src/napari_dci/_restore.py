@@ -21,7 +21,7 @@ __all__ = ["AUTO", "auto_tile_size", "is_lazy", "restore"]
 #: Widget and command value meaning "choose for me" (model and tile size).
 AUTO = "auto"
 
-#: Smallest tile side on the CPU: about a second per tile, so progress and Cancel stay responsive.
+#: Smallest tile side on the CPU, so that progress and Cancel stay responsive.
 CPU_TILE_SIZE = 512
 
 #: On the CPU, tiles are at least this many halos wide, so the overlap costs at most
@@ -33,8 +33,9 @@ def auto_tile_size(device, model=AUTO):
     """Tile side the plugin uses for ``tile_size="auto"`` on ``device``.
 
     On the CPU, the larger of :data:`CPU_TILE_SIZE` and :data:`CPU_TILE_HALOS`
-    times the model's halo (1024 for the shipped U-Nets: half a second per
-    tile, so progress and Cancel respond quickly); elsewhere the library's
+    times the model's halo (1024 for the shipped U-Nets): tiles small enough
+    that progress and Cancel respond quickly, large enough that the overlap
+    costs at most 56 % extra work; elsewhere the library's
     :func:`dci_cnn.devices.default_tile_size`.
 
     Parameters
