@@ -1,11 +1,13 @@
 """Tiles: run a network over planes of any size in bounded memory, identical to one pass.
 
 A plane is padded (bottom/right, mirror) to the architecture's size
-multiple and cut into cores of ``tile_size`` pixels; each core is run with a
-halo of ``model.halo`` pixels of real neighbouring image around it (the
-receptive field), and only the core of the output is kept. Cores and halos
-are multiples of the size multiple, so down-sampling grids line up and the
-tiled result equals the untiled one. Only the tiles touching the bottom or
+multiple and cut into equal cores of at most ``tile_size`` pixels; each core
+is run in a window with ``model.halo`` pixels of real neighbouring image
+around it (the receptive field), and only the core of the output is kept.
+All windows have one shape (at the plane's edges they are shifted inwards),
+so every tile reuses the previous tile's memory. Cores and windows start on
+multiples of the size multiple, so down-sampling grids line up and the
+tiled result equals the untiled one. Only the windows touching the bottom or
 right edge are padded, so no copy of a whole plane is ever made.
 """
 
@@ -21,25 +23,50 @@ from ._heap import reuse_freed_buffers
 __all__ = ["tile_plan", "restore_planes"]
 
 
-def tile_plan(height, width, tile_size, multiple):
-    """Cores of a tiling as ``(y0, y1, x0, x1)`` tuples over a padded plane.
+def tile_plan(height, width, tile_size, multiple, halo):
+    """Cores of a tiling and the windows the network sees for them.
+
+    The plane is cut into equal cores of at most ``tile_size`` per side.
+    Every window is the core grown by ``halo`` on each side and, at the
+    plane's edges, shifted inwards instead of cut short, so all windows have
+    the same shape: the process reuses one tile's buffers for the next
+    instead of growing its heap, and each core still has ``halo`` pixels of
+    context or the plane's own edge on every side.
 
     Parameters
     ----------
     height, width : int
         Padded plane size (multiples of ``multiple``).
     tile_size : int or None
-        Core side; rounded down to a multiple of ``multiple``. None: one tile.
+        Largest core side; None: one tile.
     multiple : int
         The architecture's size multiple.
+    halo : int
+        Receptive-field radius (a multiple of ``multiple``).
+
+    Returns
+    -------
+    list of ((int, int, int, int), (int, int, int, int))
+        ``((y0, y1, x0, x1), (wy0, wy1, wx0, wx1))`` per tile: core, window.
     """
     if tile_size is None or (height <= tile_size and width <= tile_size):
-        return [(0, height, 0, width)]
-    step = max(multiple, tile_size // multiple * multiple)
+        return [((0, height, 0, width), (0, height, 0, width))]
+    tile = max(multiple, tile_size // multiple * multiple)
+
+    def spans(n):
+        count = -(-n // tile)
+        step = -(-n // (count * multiple)) * multiple
+        window = min(n, step + 2 * halo)
+        return [
+            (a, min(a + step, n), w0, w0 + window)
+            for a in range(0, n, step)
+            for w0 in [min(max(0, a - halo), n - window)]
+        ]
+
     return [
-        (y, min(y + step, height), x, min(x + step, width))
-        for y in range(0, height, step)
-        for x in range(0, width, step)
+        ((y0, y1, x0, x1), (wy0, wy1, wx0, wx1))
+        for y0, y1, wy0, wy1 in spans(height)
+        for x0, x1, wx0, wx1 in spans(width)
     ]
 
 
@@ -75,15 +102,13 @@ def restore_planes(pairs, module, model, *, device, dtype=None, tile_size=None, 
     if not pairs:
         return
     h, w = pairs[0][0].shape[:2]
-    m, halo = model.spec.size_multiple, model.halo
+    m = model.spec.size_multiple
     ph, pw = _padded(h, m), _padded(w, m)
-    plan = tile_plan(ph, pw, tile_size, m)
+    plan = tile_plan(ph, pw, tile_size, m, model.halo)
     total, done = len(pairs) * len(plan), 0
     with torch.inference_mode(), reuse_freed_buffers():
         for source, target in pairs:
-            for y0, y1, x0, x1 in plan:
-                ty0, tx0 = max(0, y0 - halo), max(0, x0 - halo)
-                ty1, tx1 = min(ph, y1 + halo), min(pw, x1 + halo)
+            for (y0, y1, x0, x1), (ty0, ty1, tx0, tx1) in plan:
                 tile = to_unit(np.asarray(source[ty0 : min(ty1, h), tx0 : min(tx1, w)], dtype=np.float32))
                 if ty1 > h or tx1 > w:
                     tile = np.pad(tile, ((0, max(0, ty1 - h)), (0, max(0, tx1 - w)), (0, 0)), mode="symmetric")
