@@ -91,6 +91,23 @@ def test_gray_2d_keeps_metadata(viewer_widget, qtbot, random_models):
     assert out.blending == "additive"
 
 
+def test_self_ensemble_checkbox_reaches_the_model(viewer_widget, qtbot, random_models):
+    from napari_dci import deblur_image
+
+    viewer, widget = viewer_widget
+    image = np.random.default_rng(2).integers(20, 220, size=(40, 48), dtype=np.uint8)
+    viewer.add_image(image, name="cells")
+    widget.model.value = random_models["unet1"]
+    widget.self_ensemble.value = True
+    worker = widget.run()
+    assert not widget.self_ensemble.enabled
+    qtbot.waitUntil(lambda: widget._worker is None, timeout=TIMEOUT_MS)
+    assert widget.self_ensemble.enabled
+    expected = deblur_image(image, model=random_models["unet1"], self_ensemble=True)
+    assert worker is not None and np.array_equal(viewer.layers["cells [deblurred]"].data, expected)
+    assert not np.array_equal(expected, deblur_image(image, model=random_models["unet1"]))
+
+
 def test_rgb_uses_colour_model(viewer_widget, qtbot, random_models):
     viewer, widget = viewer_widget
     rgb = np.random.default_rng(1).integers(0, 256, size=(40, 48, 3), dtype=np.uint8)

@@ -21,7 +21,7 @@ def _aligned(chunks, multiple):
     return tuple(full + ([size - sum(full)] if size - sum(full) else []))
 
 
-def deblur_dask(image, *, model, channel_axis, device, tile_size, preserve_range):
+def deblur_dask(image, *, model, channel_axis, device, tile_size, preserve_range, self_ensemble=False):
     """:func:`dci_cnn.deblur` for a dask array; returns a lazy dask array."""
     import dask.array as da
 
@@ -57,6 +57,7 @@ def deblur_dask(image, *, model, channel_axis, device, tile_size, preserve_range
             preserve_range=preserve_range,
             progress=False,
             value_range=value_range,
+            self_ensemble=self_ensemble,
         )
 
     return da.map_overlap(

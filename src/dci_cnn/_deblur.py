@@ -189,7 +189,9 @@ def _plane_pairs(source, target, layout):
     return [(src[idx + (..., g)], dst[idx + (..., g)]) for idx in np.ndindex(*lead) for g in groups]
 
 
-def deblur_array(image, layout, *, device, tile_size, preserve_range, progress, value_range=None, out=None):
+def deblur_array(
+    image, layout, *, device, tile_size, preserve_range, progress, value_range=None, out=None, self_ensemble=False
+):
     """Restore a NumPy array whose layout is already worked out (the core of :func:`deblur`)."""
     _check_finite(image, value_range)
     to_unit, from_unit = _value_mapping(image, preserve_range, value_range)
@@ -212,6 +214,7 @@ def deblur_array(image, layout, *, device, tile_size, preserve_range, progress, 
             to_unit=to_unit,
             from_unit=from_unit,
             progress=callback,
+            self_ensemble=self_ensemble,
         )
     finally:
         if bar is not None:
@@ -243,7 +246,16 @@ def _check_out(out, image):
 
 
 def deblur(
-    image, *, model=None, channel_axis=None, device="cpu", tile_size="auto", preserve_range=False, progress=False, out=None
+    image,
+    *,
+    model=None,
+    channel_axis=None,
+    device="cpu",
+    tile_size="auto",
+    preserve_range=False,
+    progress=False,
+    out=None,
+    self_ensemble=False,
 ):
     """Remove compression artifacts, blur and noise with a convolutional network.
 
@@ -285,6 +297,10 @@ def deblur(
         Float array of the image's shape to write the result into, tile by
         tile, e.g. a float32 :class:`numpy.memmap` for images larger than
         memory. NumPy input only; store a dask result with ``to_zarr``.
+    self_ensemble : bool, optional
+        Average the network over the 8 flips and rotations of the image
+        (geometric self-ensemble): 8 times slower, and on JPEG test sets
+        0.05-0.1 dB higher PSNR (see the models guide).
 
     Returns
     -------
@@ -320,15 +336,22 @@ def deblur(
     (96, 96, 3)
     """
     _check_tile_size(tile_size)
-    if not isinstance(preserve_range, (bool, np.bool_)):
-        raise TypeError(f"preserve_range must be True or False, got {preserve_range!r}")
+    for name, flag in (("preserve_range", preserve_range), ("self_ensemble", self_ensemble)):
+        if not isinstance(flag, (bool, np.bool_)):
+            raise TypeError(f"{name} must be True or False, got {flag!r}")
     if type(image).__module__.startswith("dask"):
         if out is not None:
             raise TypeError("out is for NumPy input; store the lazy result of a dask array with to_zarr or dask.array.store")
         from ._dask import deblur_dask
 
         return deblur_dask(
-            image, model=model, channel_axis=channel_axis, device=device, tile_size=tile_size, preserve_range=preserve_range
+            image,
+            model=model,
+            channel_axis=channel_axis,
+            device=device,
+            tile_size=tile_size,
+            preserve_range=preserve_range,
+            self_ensemble=self_ensemble,
         )
     image = np.asarray(image)
     _check_image(image)
@@ -336,5 +359,12 @@ def deblur(
         _check_out(out, image)
     layout = describe(image.shape, channel_axis, model)
     return deblur_array(
-        image, layout, device=device, tile_size=tile_size, preserve_range=preserve_range, progress=progress, out=out
+        image,
+        layout,
+        device=device,
+        tile_size=tile_size,
+        preserve_range=preserve_range,
+        progress=progress,
+        out=out,
+        self_ensemble=self_ensemble,
     )

@@ -74,7 +74,23 @@ def _padded(n, multiple):
     return math.ceil(n / multiple) * multiple
 
 
-def restore_planes(pairs, module, model, *, device, dtype=None, tile_size=None, to_unit, from_unit, progress=None):
+def _forward(module, batch, self_ensemble):
+    """The network's float32 output, or its mean over the 8 flips and rotations of ``batch``."""
+    if not self_ensemble:
+        return module(batch).float()
+    total = None
+    for turns in range(4):
+        for flip in (False, True):
+            x = torch.rot90(batch, turns, (2, 3))
+            y = module((x.flip(3) if flip else x).contiguous(memory_format=torch.channels_last)).float()
+            y = torch.rot90(y.flip(3) if flip else y, -turns, (2, 3))
+            total = y if total is None else total.add_(y)
+    return total / 8
+
+
+def restore_planes(
+    pairs, module, model, *, device, dtype=None, tile_size=None, to_unit, from_unit, progress=None, self_ensemble=False
+):
     """Run ``module`` over planes, tile by tile, writing into preallocated outputs.
 
     Parameters
@@ -98,6 +114,11 @@ def restore_planes(pairs, module, model, *, device, dtype=None, tile_size=None, 
     progress : callable, optional
         Called as ``progress(done, total)`` after every tile; it may raise
         to cancel.
+    self_ensemble : bool
+        Average the network's outputs over the 8 flips and rotations of
+        each window (8 times the work). Windows are multiples of the size
+        multiple on the padded plane, so the tiled result still equals the
+        untiled one.
     """
     if not pairs:
         return
@@ -116,9 +137,9 @@ def restore_planes(pairs, module, model, *, device, dtype=None, tile_size=None, 
                 batch = torch.from_numpy(np.ascontiguousarray(tile)).permute(2, 0, 1)[None]
                 batch = batch.to(device, memory_format=torch.channels_last)
                 with torch.autocast(device.type, dtype=dtype or torch.bfloat16, enabled=dtype is not None):
-                    result = module(batch)
+                    result = _forward(module, batch, self_ensemble)
                 cy1, cx1 = min(y1, h), min(x1, w)
-                result = result[0, :, y0 - ty0 : cy1 - ty0, x0 - tx0 : cx1 - tx0].float().clamp_(0, 1)
+                result = result[0, :, y0 - ty0 : cy1 - ty0, x0 - tx0 : cx1 - tx0].clamp_(0, 1)
                 target[y0:cy1, x0:cx1] = from_unit(result.permute(1, 2, 0).cpu().numpy())
                 done += 1
                 if progress is not None:

@@ -50,7 +50,7 @@ def _scores(clean, image, channel_axis):
 
 
 def evaluate(files, *, model=None, channels=None, degradation="jpeg", qualities=(10, 20, 30, 40), sizes=(None,),
-             blur=1.0, noise=10.0, tile_size="auto", device="cpu", restore=None):
+             blur=1.0, noise=10.0, tile_size="auto", device="cpu", self_ensemble=False, restore=None):
     """Score a model on a set of images.
 
     Parameters
@@ -69,6 +69,8 @@ def evaluate(files, *, model=None, channels=None, degradation="jpeg", qualities=
         paper's input-size experiment; None keeps the size.
     blur, noise : float
         Blur sigma (pixels) and noise sigma (0-255) of ``compound``.
+    self_ensemble : bool
+        Restore with the 8-fold geometric self-ensemble of :func:`dci_cnn.deblur`.
     restore : callable, optional
         ``restore(degraded) -> restored`` replacing the model, to score
         another method in the same table.
@@ -82,7 +84,9 @@ def evaluate(files, *, model=None, channels=None, degradation="jpeg", qualities=
     loaded = load_model(model_for(model, channels or 1))
     channels = channels or loaded.channels
     channel_axis = -1 if channels == 3 else None
-    restore = restore or (lambda x: deblur(x, model=loaded, channel_axis=channel_axis, tile_size=tile_size, device=device))
+    restore = restore or (
+        lambda x: deblur(x, model=loaded, channel_axis=channel_axis, tile_size=tile_size, device=device, self_ensemble=self_ensemble)
+    )
     rows = []
     for path in files:
         image = as_channels(read_image(path), channels)
@@ -150,7 +154,7 @@ def record_in_card(model, data_name, degradation, summary, command):
     """Write mean scores into a model card's ``metrics`` (atomically; the weights' checksum is unaffected).
 
     Stored as ``metrics[data_name][degradation]["QF<q>"]`` (with ``"@<size>"`` appended for resized
-    sets): PSNR, SSIM, PSNR-B in and out, rounded, plus the command that measured them.
+    sets; results of the self-ensemble under the degradation ``"<degradation> self-ensemble"``): PSNR, SSIM, PSNR-B in and out, rounded, plus the command that measured them.
     """
     card = model_card(model)
     entry = card.setdefault("metrics", {}).setdefault(data_name, {}).setdefault(degradation, {})
@@ -185,6 +189,7 @@ def build_parser(parser=None):
     parser.add_argument("--noise", type=float, default=10.0, help="compound: noise sigma on the 0-255 scale")
     parser.add_argument("--tile-size", type=tile_size_arg, default="auto", help="tile side in pixels, auto or none")
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--self-ensemble", action="store_true", help="restore with the 8-fold flip/rotation self-ensemble")
     parser.add_argument("--per-image", action="store_true", help="one row per image as well as the means")
     parser.add_argument("--json", help="also write all rows and means to this JSON file")
     parser.add_argument("--record", action="store_true",
@@ -206,6 +211,7 @@ def main(argv=None):
         noise=args.noise,
         tile_size=args.tile_size,
         device=args.device,
+        self_ensemble=args.self_ensemble,
     )
     print(format_table(rows, per_image=args.per_image))
     if args.json:
@@ -214,7 +220,8 @@ def main(argv=None):
     if args.record:
         model = model_for(args.model, args.channels or 1)
         command = "dci-cnn evaluate " + shlex.join(sys.argv[1:] if argv is None else argv)
-        record_in_card(model, Path(args.data).name, args.degradation, summarize(rows), command)
+        degradation = args.degradation + (" self-ensemble" if args.self_ensemble else "")
+        record_in_card(model, Path(args.data).name, degradation, summarize(rows), command)
     return 0
 
 

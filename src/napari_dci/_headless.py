@@ -10,7 +10,12 @@ __all__ = ["deblur_image"]
 
 
 def deblur_image(
-    image: ImageData, model: str = AUTO, device: str = "cpu", tile_size: int | str = AUTO, rgb: bool = False
+    image: ImageData,
+    model: str = AUTO,
+    device: str = "cpu",
+    tile_size: int | str = AUTO,
+    rgb: bool = False,
+    self_ensemble: bool = False,
 ) -> ImageData:
     """Deblur image data the way the widget does, returning data of the same shape, dtype and range.
 
@@ -29,6 +34,8 @@ def deblur_image(
         Tile side in pixels.
     rgb : bool, optional
         The last axis holds RGB(A) channels.
+    self_ensemble : bool, optional
+        Average over the 8 flips and rotations: 8 times slower, a little better.
 
     Returns
     -------
@@ -41,4 +48,4 @@ def deblur_image(
     >>> deblur_image(np.zeros((2, 64, 64), np.uint8)).dtype
     dtype('uint8')
     """
-    return restore(image, rgb=rgb, model=model, device=device, tile_size=tile_size)
+    return restore(image, rgb=rgb, model=model, device=device, tile_size=tile_size, self_ensemble=self_ensemble)

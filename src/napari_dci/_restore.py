@@ -91,7 +91,7 @@ def _in_dtype(restored, dtype):
     return restored.astype(dtype, copy=False)
 
 
-def restore(data, *, rgb, model=AUTO, device="cpu", tile_size=AUTO, progress=None, lazy=False):
+def restore(data, *, rgb, model=AUTO, device="cpu", tile_size=AUTO, self_ensemble=False, progress=None, lazy=False):
     """Deblur one layer array, keeping its shape, dtype and value range.
 
     Parameters
@@ -107,6 +107,8 @@ def restore(data, *, rgb, model=AUTO, device="cpu", tile_size=AUTO, progress=Non
         ``"cpu"``, ``"cuda:N"``, ``"mps"`` or ``"auto"``.
     tile_size : int or "auto", optional
         Tile side in pixels.
+    self_ensemble : bool, optional
+        Average over the 8 flips and rotations (8 times slower).
     progress : callable, optional
         ``progress(done, total)`` after each tile (NumPy input only); it may
         raise to cancel.
@@ -132,5 +134,6 @@ def restore(data, *, rgb, model=AUTO, device="cpu", tile_size=AUTO, progress=Non
         preserve_range=dtype != np.uint8,
         progress=progress or False,
         out=_float_out(data, dtype),
+        self_ensemble=self_ensemble,
     )
     return _in_dtype(restored, dtype)

@@ -13,7 +13,7 @@ import json
 import logging
 from dataclasses import dataclass
 
-from magicgui.widgets import ComboBox, Container, Label, PushButton, RadioButtons
+from magicgui.widgets import CheckBox, ComboBox, Container, Label, PushButton, RadioButtons
 from napari.layers import Image, Labels
 from napari.qt.threading import thread_worker
 from napari.utils import cancelable_progress
@@ -118,12 +118,14 @@ class DeblurWidget(Container):
         devices = available_devices()
         self.device = ComboBox(label="device", choices=devices, value=devices[min(1, len(devices) - 1)])
         self.tile_size = ComboBox(label="tile size", choices=self._tile_choices)
+        self.self_ensemble = CheckBox(text="self-ensemble (8x slower)", value=False)
+        self.self_ensemble.tooltip = "Average the model over the 8 flips and rotations of the image: a little better, 8 times slower"
         self.scope = RadioButtons(label="restore", choices=[WHOLE, PLANE], value=WHOLE, orientation="horizontal")
         self.run_button = PushButton(text="Run")
         self.cancel_button = PushButton(text="Cancel", enabled=False)
         self.status = Label(value="")
         buttons = Container(widgets=[self.run_button, self.cancel_button], layout="horizontal", labels=False)
-        self.extend([self.image, self.model, self.device, self.tile_size, self.scope, buttons, self.status])
+        self.extend([self.image, self.model, self.device, self.tile_size, self.self_ensemble, self.scope, buttons, self.status])
         self._set_tooltips()
         self.model.changed.connect(self._set_tooltips)
         self.device.changed.connect(self.tile_size.reset_choices)
@@ -173,7 +175,7 @@ class DeblurWidget(Container):
     def _set_running(self, running):
         self.run_button.enabled = not running
         self.cancel_button.enabled = running
-        for widget in (self.image, self.model, self.device, self.tile_size):
+        for widget in (self.image, self.model, self.device, self.tile_size, self.self_ensemble):
             widget.enabled = not running
         self._update_scope()
 
@@ -198,7 +200,12 @@ class DeblurWidget(Container):
         except TypeError as exc:
             show_error(f"dci-cnn: {exc}")
             return None
-        options = {"model": self.model.value, "device": self.device.value, "tile_size": self.tile_size.value}
+        options = {
+            "model": self.model.value,
+            "device": self.device.value,
+            "tile_size": self.tile_size.value,
+            "self_ensemble": self.self_ensemble.value,
+        }
         lazy = snapshot.multiscale or is_lazy(snapshot.data)
         self._progress = progress = cancelable_progress(total=0, desc=f"dci-cnn: {snapshot.name}")
         self.status.value = "preparing lazy restoration…" if lazy else "restoring…"
