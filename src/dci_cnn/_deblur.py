@@ -279,9 +279,9 @@ def deblur(
     device : str or torch.device, optional
         ``"cpu"``, ``"cuda"``, ``"cuda:N"``, ``"mps"`` or ``"auto"``.
     tile_size : int, "auto" or None, optional
-        Side of the tiles images are cut into (with overlap covering the
-        receptive field, so the result does not depend on it). Memory
-        follows the tile size, not the image size. "auto" (default): 2048
+        Side of the tiles images are cut into, not counting their overlap
+        (the receptive field on each side, so the result does not depend on
+        it). Memory follows the tile size, not the image size. "auto" (default): 2048
         on the CPU, 4096 on a CUDA GPU with 12 GiB or more, else 2048; half
         that for the paper's full-resolution network (see
         :func:`dci_cnn.devices.default_tile_size`). None: no tiling.

@@ -1,14 +1,14 @@
 """Tiles: run a network over planes of any size in bounded memory, identical to one pass.
 
 A plane is padded (bottom/right, mirror) to the architecture's size
-multiple and cut into equal cores of at most ``tile_size`` pixels; each core
-is run in a window with ``model.halo`` pixels of real neighbouring image
-around it (the receptive field), and only the core of the output is kept.
-All windows have one shape (at the plane's edges they are shifted inwards),
-so every tile reuses the previous tile's memory. Cores and windows start on
-multiples of the size multiple, so down-sampling grids line up and the
-tiled result equals the untiled one. Only the windows touching the bottom or
-right edge are padded, so no copy of a whole plane is ever made.
+multiple and covered by windows of one shape, at most ``tile_size + 2 *
+model.halo`` per side, that overlap by twice the halo (the receptive
+field); from each window only the core whose pixels see a full halo (or the
+plane's edge) is kept. Equal windows let every tile reuse the previous
+tile's memory. Cores and windows start on multiples of the size multiple,
+so down-sampling grids line up and the tiled result equals the untiled
+one. Only the windows touching the bottom or right edge are padded, so no
+copy of a whole plane is ever made.
 """
 
 from __future__ import annotations
@@ -26,19 +26,20 @@ __all__ = ["tile_plan", "restore_planes"]
 def tile_plan(height, width, tile_size, multiple, halo):
     """Cores of a tiling and the windows the network sees for them.
 
-    The plane is cut into equal cores of at most ``tile_size`` per side.
-    Every window is the core grown by ``halo`` on each side and, at the
-    plane's edges, shifted inwards instead of cut short, so all windows have
-    the same shape: the process reuses one tile's buffers for the next
-    instead of growing its heap, and each core still has ``halo`` pixels of
-    context or the plane's own edge on every side.
+    Along each axis, a plane longer than ``tile_size + 2 * halo`` is covered
+    by windows of one size, at most that long, overlapping by ``2 * halo``;
+    each window keeps the core whose pixels have ``halo`` pixels of context
+    in it on both sides, or the plane's own edge. Equal windows let every
+    tile reuse the previous tile's buffers instead of growing the heap, and
+    the edge windows, which need a halo on one side only, keep wider cores.
 
     Parameters
     ----------
     height, width : int
         Padded plane size (multiples of ``multiple``).
     tile_size : int or None
-        Largest core side; None: one tile.
+        Largest interior core side; windows are at most ``tile_size + 2 *
+        halo``. None: one tile.
     multiple : int
         The architecture's size multiple.
     halo : int
@@ -49,18 +50,20 @@ def tile_plan(height, width, tile_size, multiple, halo):
     list of ((int, int, int, int), (int, int, int, int))
         ``((y0, y1, x0, x1), (wy0, wy1, wx0, wx1))`` per tile: core, window.
     """
-    if tile_size is None or (height <= tile_size and width <= tile_size):
+    if tile_size is None:
         return [((0, height, 0, width), (0, height, 0, width))]
     tile = max(multiple, tile_size // multiple * multiple)
 
     def spans(n):
-        count = -(-n // tile)
-        step = -(-n // (count * multiple)) * multiple
-        window = min(n, step + 2 * halo)
+        if n <= tile + 2 * halo:
+            return [(0, n, 0, n)]
+        count = -(-(n - 2 * halo) // tile)
+        step = -(-(n - 2 * halo) // (count * multiple)) * multiple
+        window = step + 2 * halo
         return [
-            (a, min(a + step, n), w0, w0 + window)
-            for a in range(0, n, step)
-            for w0 in [min(max(0, a - halo), n - window)]
+            (0 if i == 0 else i * step + halo, n if i == count - 1 else (i + 1) * step + halo, start, start + window)
+            for i in range(count)
+            for start in [min(i * step, n - window)]
         ]
 
     return [
