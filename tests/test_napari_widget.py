@@ -57,9 +57,12 @@ def test_widget_lists_layers_models_devices(viewer_widget, random_models):
 def test_widget_offers_the_jpeg_family(make_napari_viewer):
     widget = DeblurWidget(make_napari_viewer())
     assert widget.model.choices[:2] == ("auto", "jpeg") and "dci-unet-gray-jpeg" in widget.model.choices
+    widget.tile_size.value = 512
     widget.model.value = "jpeg"
     assert "JPEG artifacts only" in widget.model.tooltip
-    assert widget.tile_size.choices[0] == "auto"
+    # "auto" is relabelled with the JPEG models' own size, stays first, and the chosen size is kept
+    assert widget.tile_size.choices[0] == "auto" and widget.tile_size.value == 512
+    assert widget.tile_size.native.itemText(0) == "auto (1024)" and widget.tile_size.native.count() == 6
 
 
 def test_gray_2d_keeps_metadata(viewer_widget, qtbot, random_models):

@@ -128,8 +128,8 @@ class DeblurWidget(Container):
         self.extend([self.image, self.model, self.device, self.tile_size, self.self_ensemble, self.scope, buttons, self.status])
         self._set_tooltips()
         self.model.changed.connect(self._set_tooltips)
-        self.device.changed.connect(self.tile_size.reset_choices)
-        self.model.changed.connect(self.tile_size.reset_choices)
+        self.device.changed.connect(self._refresh_tile_choices)
+        self.model.changed.connect(self._refresh_tile_choices)
         self.image.changed.connect(self._update_scope)
         self.run_button.changed.connect(self.run)
         self.cancel_button.changed.connect(self.cancel)
@@ -157,6 +157,13 @@ class DeblurWidget(Container):
         except ValueError:  # the device went away or the model file since the list was made; Run will say so
             auto = "auto"
         return [(auto, AUTO)] + [(str(size), size) for size in TILE_SIZES]
+
+    def _refresh_tile_choices(self):
+        """Relabel "auto (N)" for the new model or device, keeping it first and the chosen size."""
+        value = self.tile_size.value
+        self.tile_size.native.clear()  # a relabelled item would otherwise move to the end of the list
+        self.tile_size.reset_choices()
+        self.tile_size.value = value
 
     def _set_tooltips(self):
         combo = self.model.native
