@@ -1,11 +1,11 @@
-"""Shared fixtures: models with random (non-identity) weights, saved like shipped ones."""
+"""Shared fixtures: models with random (non-identity) weights, saved like shipped ones, and loaded."""
 
 import numpy as np
 import pytest
 import torch
 
 from dci_cnn.models import build_model
-from dci_cnn.weights import save_weights
+from dci_cnn.weights import load_model, save_weights
 
 
 def _random_weights(arch, channels, folder, seed=0):
@@ -32,3 +32,15 @@ def random_models(tmp_path_factory):
         "unet3": _random_weights("dciunet", 3, folder),
         "paper1": _random_weights("dcicnn", 1, folder),
     }
+
+
+@pytest.fixture(scope="session")
+def gray(random_models):
+    """The random-weight gray U-Net, loaded."""
+    return load_model(random_models["unet1"])
+
+
+@pytest.fixture(scope="session")
+def color(random_models):
+    """The random-weight colour U-Net, loaded."""
+    return load_model(random_models["unet3"])

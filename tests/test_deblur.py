@@ -13,16 +13,6 @@ from dci_cnn.degrade import jpeg
 FAST = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
-@pytest.fixture(scope="module")
-def gray(random_models):
-    return load_model(random_models["unet1"])
-
-
-@pytest.fixture(scope="module")
-def color(random_models):
-    return load_model(random_models["unet3"])
-
-
 @FAST
 @given(h=st.integers(1, 300), w=st.integers(1, 300), lead=st.lists(st.integers(1, 2), max_size=2))
 def test_gray_shape_is_preserved_and_output_in_unit_range(gray, h, w, lead):

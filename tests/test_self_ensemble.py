@@ -4,19 +4,9 @@ import dask.array as da
 import numpy as np
 import pytest
 
-from dci_cnn import deblur, load_model
+from dci_cnn import deblur
 from dci_cnn.cli import main as cli_main
 from dci_cnn.evaluate import main as evaluate_main
-
-
-@pytest.fixture(scope="module")
-def gray(random_models):
-    return load_model(random_models["unet1"])
-
-
-@pytest.fixture(scope="module")
-def color(random_models):
-    return load_model(random_models["unet3"])
 
 
 def _transforms(image):

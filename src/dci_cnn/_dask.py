@@ -48,17 +48,10 @@ def deblur_dask(image, *, model, channel_axis, device, tile_size, preserve_range
     out_dtype = _supported_float_type(image.dtype)
     weights, axis = layout.model.path, layout.channel_axis
 
+    options = {"device": device, "tile_size": tile_size, "preserve_range": preserve_range, "self_ensemble": self_ensemble}
+
     def block(x):
-        return deblur_array(
-            x,
-            describe(x.shape, axis, weights),
-            device=device,
-            tile_size=tile_size,
-            preserve_range=preserve_range,
-            progress=False,
-            value_range=value_range,
-            self_ensemble=self_ensemble,
-        )
+        return deblur_array(x, describe(x.shape, axis, weights), progress=False, value_range=value_range, **options)
 
     return da.map_overlap(
         block, image, depth=depth, boundary="none", trim=True, dtype=out_dtype, meta=np.empty((0,) * image.ndim, out_dtype)

@@ -339,32 +339,16 @@ def deblur(
     for name, flag in (("preserve_range", preserve_range), ("self_ensemble", self_ensemble)):
         if not isinstance(flag, (bool, np.bool_)):
             raise TypeError(f"{name} must be True or False, got {flag!r}")
+    options = {"device": device, "tile_size": tile_size, "preserve_range": preserve_range, "self_ensemble": self_ensemble}
     if type(image).__module__.startswith("dask"):
         if out is not None:
             raise TypeError("out is for NumPy input; store the lazy result of a dask array with to_zarr or dask.array.store")
         from ._dask import deblur_dask
 
-        return deblur_dask(
-            image,
-            model=model,
-            channel_axis=channel_axis,
-            device=device,
-            tile_size=tile_size,
-            preserve_range=preserve_range,
-            self_ensemble=self_ensemble,
-        )
+        return deblur_dask(image, model=model, channel_axis=channel_axis, **options)
     image = np.asarray(image)
     _check_image(image)
     if out is not None:
         _check_out(out, image)
     layout = describe(image.shape, channel_axis, model)
-    return deblur_array(
-        image,
-        layout,
-        device=device,
-        tile_size=tile_size,
-        preserve_range=preserve_range,
-        progress=progress,
-        out=out,
-        self_ensemble=self_ensemble,
-    )
+    return deblur_array(image, layout, progress=progress, out=out, **options)
