@@ -154,7 +154,8 @@ def record_in_card(model, data_name, degradation, summary, command):
     """Write mean scores into a model card's ``metrics`` (atomically; the weights' checksum is unaffected).
 
     Stored as ``metrics[data_name][degradation]["QF<q>"]`` (with ``"@<size>"`` appended for resized
-    sets; results of the self-ensemble under the degradation ``"<degradation> self-ensemble"``): PSNR, SSIM, PSNR-B in and out, rounded, plus the command that measured them.
+    sets): PSNR, SSIM, PSNR-B in and out, rounded, plus the command that measured them. Pass
+    ``"<degradation> self-ensemble"`` as ``degradation`` for results of the self-ensemble.
     """
     card = model_card(model)
     entry = card.setdefault("metrics", {}).setdefault(data_name, {}).setdefault(degradation, {})

@@ -34,9 +34,9 @@ def auto_tile_size(device, model=AUTO):
 
     On the CPU, the larger of :data:`CPU_TILE_SIZE` and :data:`CPU_TILE_HALOS`
     times the model's halo (1280 for the default models, 1024 for the JPEG
-    ones): tiles small enough
-    that progress and Cancel respond quickly, large enough that the overlap
-    costs at most 56 % extra work; elsewhere the library's
+    ones): tiles small enough that progress and Cancel respond quickly,
+    large enough that the overlap costs at most 56 % extra work; elsewhere
+    the library's
     :func:`dci_cnn.devices.default_tile_size`.
 
     Parameters
