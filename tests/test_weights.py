@@ -148,7 +148,8 @@ def test_every_family_member_is_shipped_with_its_channels():
 
 
 def test_a_family_picks_its_gray_or_colour_model(random_models):
-    assert [model_for("jpeg", c) for c in (1, 2, 3, 4, 5)] == ["dci-unet-gray-jpeg"] * 2 + ["dci-unet-color-jpeg"] * 2 + ["dci-unet-gray-jpeg"]
+    gray, colour = "dci-unet-gray-jpeg", "dci-unet-color-jpeg"
+    assert [model_for("jpeg", c) for c in (1, 2, 3, 4, 5)] == [gray, gray, colour, colour, gray]
     assert model_for(None, 3) == model_for("default", 3) == "dci-unet-color"
     assert model_for(random_models["paper1"], 3) is random_models["paper1"]
     gray, rgb = np.linspace(0, 1, 48 * 40).reshape(48, 40), np.random.default_rng(0).random((40, 48, 3))

@@ -138,7 +138,8 @@ def build_parser():
     p.add_argument("--tile-size", type=tile_size_arg, default="auto", help="tile side in pixels, auto (default) or none")
     p.add_argument("--channel-axis", default="auto", help="auto (RGB/RGBA if the last axis has 3-4 channels), none, or an int")
     p.add_argument("--preserve-range", action="store_true", help="restore in the image's own value range (12/16-bit data)")
-    p.add_argument("--self-ensemble", action="store_true", help="average over the 8 flips and rotations (8x slower, a little better)")
+    p.add_argument("--self-ensemble", action="store_true",
+                   help="average over the 8 flips and rotations (8x slower, a little better)")
     p.add_argument("--format", choices=["png", "tif"], help="output format (default: png for 8-bit, tif otherwise)")
     p.add_argument("--overwrite", action="store_true", help="replace existing output files")
     p.add_argument("--quiet", action="store_true", help="no progress bar")

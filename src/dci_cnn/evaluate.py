@@ -84,9 +84,8 @@ def evaluate(files, *, model=None, channels=None, degradation="jpeg", qualities=
     loaded = load_model(model_for(model, channels or 1))
     channels = channels or loaded.channels
     channel_axis = -1 if channels == 3 else None
-    restore = restore or (
-        lambda x: deblur(x, model=loaded, channel_axis=channel_axis, tile_size=tile_size, device=device, self_ensemble=self_ensemble)
-    )
+    options = {"tile_size": tile_size, "device": device, "self_ensemble": self_ensemble}
+    restore = restore or (lambda x: deblur(x, model=loaded, channel_axis=channel_axis, **options))
     rows = []
     for path in files:
         image = as_channels(read_image(path), channels)
@@ -181,7 +180,8 @@ def build_parser(parser=None):
     """The ``evaluate`` command's arguments (also used by ``dci-cnn evaluate``)."""
     parser = parser or argparse.ArgumentParser(prog="dci-cnn evaluate", description=__doc__.splitlines()[0])
     parser.add_argument("--data", required=True, help="folder of clean reference images")
-    parser.add_argument("--model", help="model name, .safetensors path or family (default, jpeg: its gray or colour model by --channels)")
+    parser.add_argument("--model", help="model name, .safetensors path or family "
+                        "(default, jpeg: its gray or colour model by --channels)")
     parser.add_argument("--channels", type=int, choices=[1, 3], help="score gray (1) or RGB (3) images")
     parser.add_argument("--degradation", default="jpeg", choices=DEGRADATIONS)
     parser.add_argument("--quality", type=int, nargs="+", default=[10, 20, 30, 40], help="JPEG quality factors")

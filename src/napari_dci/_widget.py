@@ -37,7 +37,8 @@ TILE_SIZES = (256, 512, 1024, 2048, 4096)
 
 #: Model choices that stand for a gray and a colour model: label and tooltip.
 FAMILIES = {
-    AUTO: ("auto (gray or colour)", "Blind to JPEG, blur and noise: the gray model for gray layers, the colour model for RGB layers"),
+    AUTO: ("auto (gray or colour)", "Blind to JPEG, blur and noise: "
+           "the gray model for gray layers, the colour model for RGB layers"),
     "jpeg": ("JPEG only (gray or colour)", "JPEG artifacts only, for images known to be just compressed: "
              "the gray JPEG model for gray layers, the colour one for RGB layers"),
 }
@@ -119,7 +120,9 @@ class DeblurWidget(Container):
         self.device = ComboBox(label="device", choices=devices, value=devices[min(1, len(devices) - 1)])
         self.tile_size = ComboBox(label="tile size", choices=self._tile_choices)
         self.self_ensemble = CheckBox(text="self-ensemble (8x slower)", value=False)
-        self.self_ensemble.tooltip = "Average the model over the 8 flips and rotations of the image: a little better, 8 times slower"
+        self.self_ensemble.tooltip = (
+            "Average the model over the 8 flips and rotations of the image: a little better, 8 times slower"
+        )
         self.scope = RadioButtons(label="restore", choices=[WHOLE, PLANE], value=WHOLE, orientation="horizontal")
         self.run_button = PushButton(text="Run")
         self.cancel_button = PushButton(text="Cancel", enabled=False)
