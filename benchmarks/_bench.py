@@ -7,6 +7,7 @@ Every measurement that reports a peak RSS runs in its own child process
 from __future__ import annotations
 
 import json
+import math
 import os
 import platform
 import resource
@@ -106,7 +107,7 @@ def test_image(megapixels, channels=3, seed=0):
     if channels == 1:
         base = rgb2gray(base)
     base = to_uint8(jpeg(base, 20))
-    side = max(8, int(round(np.sqrt(megapixels * 1e6) / 8)) * 8)
+    side = max(8, round(np.sqrt(megapixels * 1e6) / 8) * 8)
     out = np.empty((side, side) + base.shape[2:], np.uint8)
     h, w = base.shape[:2]
     flips = {(0, 0): base, (1, 0): base[::-1], (0, 1): base[:, ::-1], (1, 1): base[::-1, ::-1]}
@@ -120,7 +121,7 @@ def test_image(megapixels, channels=3, seed=0):
 def run_child(script, task, timeout=None):
     """Run ``script --child TASK_JSON`` in a fresh interpreter; return the dict it prints last."""
     cmd = [sys.executable, str(script), "--child", json.dumps(task)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    proc = subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=timeout)
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
     if proc.returncode != 0 or not lines:
         tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
@@ -162,7 +163,7 @@ def table(headers, rows):
     """A markdown table."""
     def cell(v):
         if isinstance(v, float):
-            if v != v:
+            if math.isnan(v):
                 return "–"
             return f"{v:.3g}" if abs(v) < 100 else f"{v:.0f}"
         return str(v)

@@ -28,7 +28,17 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _bench import child_entry, force_dtype, machine_line, rss_now_mb, rss_peak_mb, run_child, table, test_image, used_dtype  # noqa: E402
+from _bench import (
+    child_entry,
+    force_dtype,
+    machine_line,
+    rss_now_mb,
+    rss_peak_mb,
+    run_child,
+    table,
+    test_image,
+    used_dtype,
+)
 
 SCRIPT = Path(__file__).resolve()
 TARGET_MB = 1500

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _bench import force_dtype, machine_line, table  # noqa: E402
+from _bench import force_dtype, machine_line, table
 
 BUDGET_DB = 0.02
 
@@ -48,13 +48,12 @@ def main(argv=None):
     p.add_argument("--force", action="store_true", help="compare even where bf16 is emulated (slow)")
     args = p.parse_args(argv)
 
+    from PIL import Image
     from skimage.color import rgb2gray
 
     from dci_cnn import list_models, load_model
     from dci_cnn.devices import cpu_has_fast_bf16
     from dci_cnn.evaluate import degrade_for_eval
-    from PIL import Image
-
     from dci_cnn.metrics import psnr
 
     print(f"# bf16 vs float32 on Kodak24\n\n{machine_line()}\n")

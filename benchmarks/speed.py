@@ -44,7 +44,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _bench import (  # noqa: E402
+from _bench import (
     child_entry,
     force_dtype,
     machine_line,

@@ -51,7 +51,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _bench import machine_line, rss_peak_mb, table  # noqa: E402
+from _bench import machine_line, rss_peak_mb, table
 
 
 @functools.lru_cache(maxsize=2)

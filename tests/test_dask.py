@@ -5,7 +5,7 @@ import pytest
 
 da = pytest.importorskip("dask.array")
 
-from dci_cnn import deblur, load_model  # noqa: E402
+from dci_cnn import deblur
 
 
 @pytest.fixture(autouse=True)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-import dci_cnn.devices as devices
+from dci_cnn import devices
 from dci_cnn.devices import available_devices, cpu_has_fast_bf16, fast_dtype, resolve_device
 
 

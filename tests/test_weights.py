@@ -9,7 +9,15 @@ import torch
 
 from dci_cnn import deblur, list_models, load_model, model_card
 from dci_cnn.models import build_model
-from dci_cnn.weights import MODEL_FAMILIES, WeightsError, model_for, read_verified, save_weights, sha256_file, weights_dir
+from dci_cnn.weights import (
+    MODEL_FAMILIES,
+    WeightsError,
+    model_for,
+    read_verified,
+    save_weights,
+    sha256_file,
+    weights_dir,
+)
 
 CARD_KEYS = {"name", "architecture", "arguments", "parameters", "sha256", "description", "training", "metrics"}
 

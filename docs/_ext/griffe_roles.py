@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 
-from griffe import Docstring, Extension
+from griffe import AliasResolutionError, CyclicAliasError, Docstring, Extension
 
 _ROLE = re.compile(r":(?:py:)?(?:func|class|meth|attr|data|mod|obj|exc|const):`(~?)([\w.]+)(?:\(\))?`")
 _PROJECT = ("dci_cnn", "napari_dci")
@@ -90,7 +90,7 @@ def _is_rendered(obj):
         return True
     try:
         documented = (obj.final_target if obj.is_alias else obj).docstring is not None
-    except Exception:  # an alias that cannot be resolved
+    except (AliasResolutionError, CyclicAliasError):  # an alias that cannot be resolved
         return False
     if not documented or obj.name.startswith("_"):
         return False

@@ -14,4 +14,4 @@ try:
 except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0+unknown"
 
-__all__ = ["deblur", "list_models", "load_model", "model_card", "__version__"]
+__all__ = ["__version__", "deblur", "list_models", "load_model", "model_card"]

@@ -25,7 +25,7 @@ def deblur_dask(image, *, model, channel_axis, device, tile_size, preserve_range
     """:func:`dci_cnn.deblur` for a dask array; returns a lazy dask array."""
     import dask.array as da
 
-    from ._deblur import _check_image, _check_finite, _value_mapping, deblur_array, describe
+    from ._deblur import _check_finite, _check_image, _value_mapping, deblur_array, describe
 
     _check_image(image)
     layout = describe(image.shape, channel_axis, model)

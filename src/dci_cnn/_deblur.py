@@ -19,7 +19,7 @@ from ._tiling import restore_planes
 from .devices import default_tile_size, fast_dtype, resolve_device
 from .weights import LoadedModel, load_model, model_for
 
-__all__ = ["deblur", "Layout", "describe"]
+__all__ = ["Layout", "deblur", "describe"]
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ import torch
 
 from ._heap import reuse_freed_buffers
 
-__all__ = ["tile_plan", "restore_planes"]
+__all__ = ["restore_planes", "tile_plan"]
 
 
 def tile_plan(height, width, tile_size, multiple, halo):

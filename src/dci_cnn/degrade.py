@@ -26,16 +26,16 @@ from PIL import Image
 from scipy.ndimage import gaussian_filter
 
 __all__ = [
-    "to_uint8",
-    "resize",
-    "jpeg",
-    "gaussian_blur",
-    "gaussian_noise",
-    "paper",
-    "jpeg_random",
-    "mixed",
     "PRESETS",
     "degrade",
+    "gaussian_blur",
+    "gaussian_noise",
+    "jpeg",
+    "jpeg_random",
+    "mixed",
+    "paper",
+    "resize",
+    "to_uint8",
 ]
 
 _SUBSAMPLING = {"4:4:4": 0, "4:2:2": 1, "4:2:0": 2}

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import torch
 
-__all__ = ["available_devices", "resolve_device", "fast_dtype", "cpu_has_fast_bf16", "default_tile_size"]
+__all__ = ["available_devices", "cpu_has_fast_bf16", "default_tile_size", "fast_dtype", "resolve_device"]
 
 
 def available_devices():

@@ -24,7 +24,7 @@ from .degrade import gaussian_blur, gaussian_noise, jpeg, resize, to_uint8
 from .imageio import as_channels, find_images, read_image
 from .weights import card_path, load_model, model_card, model_for, write_card
 
-__all__ = ["degrade_for_eval", "evaluate", "summarize", "format_table", "record_in_card", "main"]
+__all__ = ["degrade_for_eval", "evaluate", "format_table", "main", "record_in_card", "summarize"]
 
 DEGRADATIONS = ("jpeg", "compound")
 

@@ -15,7 +15,7 @@ from skimage.util import img_as_float32
 
 from ._files import atomic_write
 
-__all__ = ["IMAGE_SUFFIXES", "read_image", "write_image", "find_images", "as_channels"]
+__all__ = ["IMAGE_SUFFIXES", "as_channels", "find_images", "read_image", "write_image"]
 
 #: File suffixes treated as images when a folder is given.
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".webp"}

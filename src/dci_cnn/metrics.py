@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 from skimage.metrics import mean_squared_error, peak_signal_noise_ratio, structural_similarity
 
-__all__ = ["psnr", "ssim", "mse", "blocking_effect_factor", "psnr_b"]
+__all__ = ["blocking_effect_factor", "mse", "psnr", "psnr_b", "ssim"]
 
 
 def psnr(reference, test, data_range=1.0):

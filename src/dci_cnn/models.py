@@ -19,13 +19,13 @@ field radius that tiles must overlap by.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import torch
 from torch import nn
 
-__all__ = ["ArchSpec", "DCICNN", "DCIUNet", "ARCHITECTURES", "build_model", "fold_batchnorm", "load_grown"]
+__all__ = ["ARCHITECTURES", "DCICNN", "ArchSpec", "DCIUNet", "build_model", "fold_batchnorm", "load_grown"]
 
 
 class DCICNN(nn.Module):

@@ -29,7 +29,7 @@ from .imageio import as_channels, find_images, read_image
 from .models import ARCHITECTURES, build_model, load_grown
 from .weights import read_verified, save_weights
 
-__all__ = ["PatchDataset", "train", "main", "build_parser"]
+__all__ = ["PatchDataset", "build_parser", "main", "train"]
 
 
 class PatchDataset:
@@ -126,7 +126,7 @@ def _loss_fn(name):
 
 def _split(files, val_fraction, seed):
     order = np.random.default_rng(seed).permutation(len(files))
-    n_val = max(1, int(round(len(files) * val_fraction))) if len(files) > 1 else 0
+    n_val = max(1, round(len(files) * val_fraction)) if len(files) > 1 else 0
     return [files[i] for i in order[n_val:]], [files[i] for i in order[:n_val]]
 
 
@@ -205,7 +205,7 @@ def train(args):
 
     log_path = out / "log.csv"
     new_log = not log_path.exists()
-    log_file = open(log_path, "a", newline="") if rank == 0 else None
+    log_file = open(log_path, "a", newline="") if rank == 0 else None  # noqa: SIM115 (closed in the finally below)
     writer = csv.writer(log_file) if log_file else None
     if writer and new_log:
         writer.writerow(["step", "wall_time_s", "loss", "lr", "val_psnr_in", "val_psnr_out"])

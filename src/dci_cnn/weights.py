@@ -29,20 +29,20 @@ from ._files import atomic_write
 from .models import ARCHITECTURES, ArchSpec, build_model, fold_batchnorm
 
 __all__ = [
-    "WeightsError",
-    "LoadedModel",
-    "weights_dir",
-    "list_models",
-    "model_card",
-    "load_model",
-    "save_weights",
-    "write_card",
-    "sha256_file",
-    "read_verified",
     "DEFAULT_MODELS",
     "MODEL_FAMILIES",
-    "model_for",
+    "LoadedModel",
+    "WeightsError",
     "card_path",
+    "list_models",
+    "load_model",
+    "model_card",
+    "model_for",
+    "read_verified",
+    "save_weights",
+    "sha256_file",
+    "weights_dir",
+    "write_card",
 ]
 
 #: Names that stand for a gray and a colour model, picked by the image's channels.
@@ -235,7 +235,7 @@ def load_model(model):
         not a valid safetensors file, or its tensors do not fit the
         architecture.
     """
-    tensors, card_file = _resolve(model)
+    tensors, _ = _resolve(model)
     if not tensors.is_file():
         raise WeightsError(f"weights file {tensors} is missing")
     stat = tensors.stat()

@@ -37,10 +37,10 @@ TILE_SIZES = (256, 512, 1024, 2048, 4096)
 
 #: Model choices that stand for a gray and a colour model: label and tooltip.
 FAMILIES = {
-    AUTO: ("auto (gray or colour)", "Blind to JPEG, blur and noise: "
-           "the gray model for gray layers, the colour model for RGB layers"),
-    "jpeg": ("JPEG only (gray or colour)", "JPEG artifacts only, for images known to be just compressed: "
-             "the gray JPEG model for gray layers, the colour one for RGB layers"),
+    AUTO: ("auto (gray or colour)", ("Blind to JPEG, blur and noise: "
+                                     "the gray model for gray layers, the colour model for RGB layers")),
+    "jpeg": ("JPEG only (gray or colour)", ("JPEG artifacts only, for images known to be just compressed: "
+                                            "the gray JPEG model for gray layers, the colour one for RGB layers")),
 }
 
 
