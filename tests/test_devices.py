@@ -136,12 +136,17 @@ def test_deblur_runs_the_autocast_precision_the_device_asks_for(monkeypatch, ran
     try:
         image = np.random.default_rng(0).random((40, 48)).astype(np.float32)
         monkeypatch.setattr(core, "fast_dtype", lambda device: None)
-        exact = deblur(image, model=model)
+        exact = deblur(image, model=model, tile_size=None)  # one pass: the module's hooks run
+        exact_streamed = deblur(image, model=model)
         monkeypatch.setattr(core, "fast_dtype", lambda device: torch.bfloat16)
-        reduced = deblur(image, model=model)
+        reduced = deblur(image, model=model, tile_size=None)
+        reduced_streamed = deblur(image, model=model)
     finally:
         hook.remove()
     assert seen == [torch.float32, torch.bfloat16]
+    # streamed (the default), each precision gives its own one-pass result
+    assert np.abs(exact_streamed - exact).max() <= 1e-5 and np.abs(reduced_streamed - reduced).max() <= 1e-2
+    assert np.abs(reduced_streamed - exact).max() > np.abs(reduced_streamed - reduced).max()
     assert reduced.dtype == exact.dtype == np.float32
     assert np.abs(reduced - exact).max() < 0.05
 

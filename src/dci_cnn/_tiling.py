@@ -1,26 +1,68 @@
-"""Tiles: run a network over planes of any size in bounded memory, identical to one pass.
+"""Tiles and strips: run a network over planes of any size in bounded memory, identical to one pass.
 
 A plane is padded (bottom/right, mirror) to the architecture's size
-multiple and covered by windows of one shape, at most ``tile_size + 2 *
-model.halo`` per side, that overlap by twice the halo (the receptive
-field); from each window only the core whose pixels see a full halo (or the
-plane's edge) is kept. Equal windows let every tile reuse the previous
-tile's memory. Cores and windows start on multiples of the size multiple,
-so down-sampling grids line up and the tiled result equals the untiled
-one. Only the windows touching the bottom or right edge are padded, so no
-copy of a whole plane is ever made.
+multiple. Networks that stream (:mod:`dci_cnn._streaming`) run down it in
+horizontal strips of about ``tile_size ** 2`` pixels, each activation
+computed once; planes wider than ``4 * tile_size`` are cut into vertical
+bands that overlap by twice the halo (the receptive field). Other networks,
+and the geometric self-ensemble, see windows of one shape, at most
+``tile_size + 2 * model.halo`` per side, overlapping by twice the halo,
+from each of which only the core whose pixels see a full halo (or the
+plane's edge) is kept. Equal windows and strips let every step reuse the
+previous one's memory. Cores and windows start on multiples of the size
+multiple, so down-sampling grids line up and the result equals the one of
+a single pass. Only the regions touching the bottom or right edge are
+padded, so no copy of a whole plane is ever made.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from ._heap import reuse_freed_buffers
+from ._streaming import row_stepper
 
-__all__ = ["restore_planes", "tile_plan"]
+__all__ = ["axis_spans", "restore_planes", "tile_plan"]
+
+#: Streamed bands are at most this many tiles wide (not counting their overlap).
+BAND_TILES = 4
+
+
+def axis_spans(n, tile, multiple, halo):
+    """Cores along one axis and the windows the network sees for them.
+
+    Parameters
+    ----------
+    n : int
+        Padded length (a multiple of ``multiple``).
+    tile : int
+        Largest interior core length (a multiple of ``multiple``).
+    multiple, halo : int
+        The architecture's size multiple and receptive-field radius.
+
+    Returns
+    -------
+    list of (int, int, int, int)
+        ``(core start, core stop, window start, window stop)``: one span if
+        ``n <= tile + 2 * halo``, else windows of one length, at most that,
+        overlapping by ``2 * halo``.
+    """
+    if n <= tile + 2 * halo:
+        return [(0, n, 0, n)]
+    count = -(-(n - 2 * halo) // tile)
+    step = -(-(n - 2 * halo) // (count * multiple)) * multiple
+    window = step + 2 * halo
+    return [
+        (0 if i == 0 else i * step + halo, n if i == count - 1 else (i + 1) * step + halo, start, start + window)
+        for i in range(count)
+        for start in [min(i * step, n - window)]
+    ]
 
 
 def tile_plan(height, width, tile_size, multiple, halo):
@@ -53,23 +95,10 @@ def tile_plan(height, width, tile_size, multiple, halo):
     if tile_size is None:
         return [((0, height, 0, width), (0, height, 0, width))]
     tile = max(multiple, tile_size // multiple * multiple)
-
-    def spans(n):
-        if n <= tile + 2 * halo:
-            return [(0, n, 0, n)]
-        count = -(-(n - 2 * halo) // tile)
-        step = -(-(n - 2 * halo) // (count * multiple)) * multiple
-        window = step + 2 * halo
-        return [
-            (0 if i == 0 else i * step + halo, n if i == count - 1 else (i + 1) * step + halo, start, start + window)
-            for i in range(count)
-            for start in [min(i * step, n - window)]
-        ]
-
     return [
         ((y0, y1, x0, x1), (wy0, wy1, wx0, wx1))
-        for y0, y1, wy0, wy1 in spans(height)
-        for x0, x1, wx0, wx1 in spans(width)
+        for y0, y1, wy0, wy1 in axis_spans(height, tile, multiple, halo)
+        for x0, x1, wx0, wx1 in axis_spans(width, tile, multiple, halo)
     ]
 
 
@@ -91,10 +120,67 @@ def _forward(module, batch, self_ensemble):
     return total / 8
 
 
+@dataclass(frozen=True)
+class _Run:
+    """How windows go into the network and results into the target."""
+
+    device: torch.device
+    dtype: torch.dtype | None
+    to_unit: Callable
+    from_unit: Callable
+
+    def batch(self, source, rows, cols):
+        """The window ``rows`` x ``cols`` of the padded plane as a (1, C, H, W) channels_last batch in [0, 1]."""
+        (y0, y1), (x0, x1) = rows, cols
+        h, w = source.shape[:2]
+        # the mirror padding below/right of the plane reflects rows and columns that may lie before the window
+        ry0, rx0 = min(y0, max(0, 2 * h - y1)), min(x0, max(0, 2 * w - x1))
+        tile = self.to_unit(np.asarray(source[ry0 : min(y1, h), rx0 : min(x1, w)], dtype=np.float32))
+        if y1 > h or x1 > w:
+            tile = np.pad(tile, ((0, max(0, y1 - h)), (0, max(0, x1 - w)), (0, 0)), mode="symmetric")
+        tile = tile[y0 - ry0 :, x0 - rx0 :]
+        # an (H, W, C) array seen as (1, C, H, W) is already channels_last: no transposing copy
+        batch = torch.from_numpy(np.ascontiguousarray(tile)).permute(2, 0, 1)[None]
+        return batch.to(self.device, memory_format=torch.channels_last)
+
+    def autocast(self):
+        return torch.autocast(self.device.type, dtype=self.dtype or torch.bfloat16, enabled=self.dtype is not None)
+
+    def store(self, target, result, rows, cols, origin):
+        """Write the part of ``result`` (1, C, h, w; top-left at ``origin``) inside ``rows`` x ``cols``."""
+        h, w = target.shape[:2]
+        (y0, y1), (x0, x1), (oy, ox) = rows, cols, origin
+        y1, x1 = min(y1, h), min(x1, w)
+        if y1 > y0:
+            part = result[0, :, y0 - oy : y1 - oy, x0 - ox : x1 - ox].clamp_(0, 1)
+            target[y0:y1, x0:x1] = self.from_unit(part.permute(1, 2, 0).cpu().numpy())
+
+
+def _tiles(run, source, target, module, plan, self_ensemble):
+    """Restore a plane window by window; yields after each."""
+    for (y0, y1, x0, x1), (wy0, wy1, wx0, wx1) in plan:
+        with run.autocast():
+            result = _forward(module, run.batch(source, (wy0, wy1), (wx0, wx1)), self_ensemble)
+        run.store(target, result, (y0, y1), (x0, x1), (wy0, wx0))
+        yield
+
+
+def _strips(run, source, target, module, plan, height):
+    """Restore a plane band by band, each streamed down in strips; yields after each strip."""
+    for (x0, x1, wx0, wx1), (y0, y1) in plan:
+        if y0 == 0:
+            step, written = row_stepper(module), 0
+        with run.autocast():
+            result = step(run.batch(source, (y0, y1), (wx0, wx1)), y1 == height).float()
+        run.store(target, result, (written, written + result.shape[2]), (x0, x1), (written, wx0))
+        written += result.shape[2]
+        yield
+
+
 def restore_planes(
     pairs, module, model, *, device, dtype=None, tile_size=None, to_unit, from_unit, progress=None, self_ensemble=False
 ):
-    """Run ``module`` over planes, tile by tile, writing into preallocated outputs.
+    """Run ``module`` over planes, strip by strip or tile by tile, writing into preallocated outputs.
 
     Parameters
     ----------
@@ -110,13 +196,15 @@ def restore_planes(
     dtype : torch.dtype or None
         Autocast precision; None runs float32.
     tile_size : int or None
-        Core side of the tiles; None runs each plane in one pass.
+        The unit of memory: streamed strips hold about ``tile_size ** 2``
+        pixels in bands at most ``4 * tile_size`` wide; windows are at most
+        ``tile_size + 2 * halo`` square. None: each plane in one pass.
     to_unit, from_unit : callable
         Map a float32 tile from the source's values to [0, 1], and the
         network's clipped [0, 1] output back to the target's values.
     progress : callable, optional
-        Called as ``progress(done, total)`` after every tile; it may raise
-        to cancel.
+        Called as ``progress(done, total)`` after every strip or tile; it
+        may raise to cancel.
     self_ensemble : bool
         Average the network's outputs over the 8 flips and rotations of
         each window (8 times the work). Windows are multiples of the size
@@ -128,22 +216,18 @@ def restore_planes(
     h, w = pairs[0][0].shape[:2]
     m = model.spec.size_multiple
     ph, pw = _padded(h, m), _padded(w, m)
-    plan = tile_plan(ph, pw, tile_size, m, model.halo)
-    total, done = len(pairs) * len(plan), 0
+    run = _Run(device, dtype, to_unit, from_unit)
+    if tile_size is not None and not self_ensemble and row_stepper(module) is not None:
+        tile = max(m, tile_size // m * m)
+        bands = axis_spans(pw, BAND_TILES * tile, m, model.halo)
+        rows = max(m, tile * tile // (bands[0][3] - bands[0][2]) // m * m)
+        plan = [(band, (y0, min(ph, y0 + rows))) for band in bands for y0 in range(0, ph, rows)]
+        planes = [_strips(run, source, target, module, plan, ph) for source, target in pairs]
+    else:
+        plan = tile_plan(ph, pw, tile_size, m, model.halo)
+        planes = [_tiles(run, source, target, module, plan, self_ensemble) for source, target in pairs]
+    total = len(pairs) * len(plan)
     with torch.inference_mode(), reuse_freed_buffers():
-        for source, target in pairs:
-            for (y0, y1, x0, x1), (ty0, ty1, tx0, tx1) in plan:
-                tile = to_unit(np.asarray(source[ty0 : min(ty1, h), tx0 : min(tx1, w)], dtype=np.float32))
-                if ty1 > h or tx1 > w:
-                    tile = np.pad(tile, ((0, max(0, ty1 - h)), (0, max(0, tx1 - w)), (0, 0)), mode="symmetric")
-                # an (H, W, C) array seen as (1, C, H, W) is already channels_last: no transposing copy
-                batch = torch.from_numpy(np.ascontiguousarray(tile)).permute(2, 0, 1)[None]
-                batch = batch.to(device, memory_format=torch.channels_last)
-                with torch.autocast(device.type, dtype=dtype or torch.bfloat16, enabled=dtype is not None):
-                    result = _forward(module, batch, self_ensemble)
-                cy1, cx1 = min(y1, h), min(x1, w)
-                result = result[0, :, y0 - ty0 : cy1 - ty0, x0 - tx0 : cx1 - tx0].clamp_(0, 1)
-                target[y0:cy1, x0:cx1] = from_unit(result.permute(1, 2, 0).cpu().numpy())
-                done += 1
-                if progress is not None:
-                    progress(done, total)
+        for done, _ in enumerate(itertools.chain.from_iterable(planes), 1):
+            if progress is not None:
+                progress(done, total)
