@@ -1,15 +1,16 @@
 """
-Huge images in bounded memory: tiles and dask
-=============================================
+Huge images in bounded memory: strips and dask
+==============================================
 
 A whole-slide scan or a satellite scene can be 100 000 pixels on a side --
 far more than fits through a network at once. ``deblur`` never needs the
 whole image in the network:
 
-* **tiles**: with ``tile_size`` (``"auto"`` by default), each plane is cut into
-  tiles that overlap by the network's receptive field, so the result is
-  *identical* to one pass over the whole image while the network's memory
-  follows the tile size, not the image size;
+* **strips**: with ``tile_size`` (``"auto"`` by default), each plane runs
+  down the network in strips of about ``tile_size ** 2`` pixels, every
+  layer keeping the rows its next strip needs, so the result is *identical*
+  to one pass over the whole image while the network's memory follows the
+  tile size, not the image size;
 * **dask**: given a dask array, ``deblur`` returns a lazy dask array. Chunks
   are restored as they are needed (with the same overlap), so an image
   that does not fit in memory can be streamed from one Zarr/TIFF store to
@@ -86,11 +87,12 @@ model = load_model("dci-unet-gray")
 print(f"receptive-field halo: {model.halo} px, size multiple: {model.spec.size_multiple}")
 
 # %%
-# Tiles: the same result, less memory
-# -----------------------------------
+# Strips: the same result, less memory
+# ------------------------------------
 # The same 1024 x 1024 region restored in one pass (``tile_size=None``) and in
-# tiles of 512 pixels. The results are compared pixel by pixel and
-# the peak memory of each call is measured.
+# strips of 512 x 512 pixels' worth (``tile_size=512``: 256-row strips of the
+# full width). The results are compared pixel by pixel and the peak memory of
+# each call is measured.
 
 region = image[:1024, :1024]
 runs = {}
@@ -143,7 +145,7 @@ print("max |dask - numpy| across chunk borders:", float(np.abs(restored[700:1300
 # --------------------------------------------------
 
 fig, (ax0, ax1, ax2) = plt.subplots(1, 3, figsize=(13, 4.2), layout="constrained", width_ratios=[1.1, 1, 1])
-labels = [("one pass" if t is None else f"tiles of {t}") + "\n1 Mpx, numpy" for t in runs]
+labels = [("one pass" if t is None else f"strips, tile {t}") + "\n1 Mpx, numpy" for t in runs]
 labels += [f"dask\n{h * w / 1e6:.0f} Mpx" for h, w in dask_runs]
 peaks = [r[1] for r in runs.values()] + [m for m, _ in dask_runs.values()]
 bars = ax0.bar(labels, peaks, color=["C0", "C3", "C2", "C2"])

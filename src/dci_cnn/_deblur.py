@@ -279,20 +279,24 @@ def deblur(
     device : str or torch.device, optional
         ``"cpu"``, ``"cuda"``, ``"cuda:N"``, ``"mps"`` or ``"auto"``.
     tile_size : int, "auto" or None, optional
-        Side of the tiles images are cut into, not counting their overlap
-        (the receptive field on each side, so the result does not depend on
-        it). Memory follows the tile size, not the image size. "auto" (default): 2048
-        on the CPU, 4096 on a CUDA GPU with 12 GiB or more, else 2048; half
-        that for the paper's full-resolution network (see
-        :func:`dci_cnn.devices.default_tile_size`). None: no tiling.
+        The unit of memory, which follows the tile size, not the image size.
+        The network runs down each plane in strips of about ``tile_size**2``
+        pixels, computing every activation once, in bands at most ``4 *
+        tile_size`` wide that overlap by the receptive field; the
+        self-ensemble runs windows of ``tile_size`` plus the receptive field
+        on each side. Either way the result does not depend on it. "auto"
+        (default): 2048 on the CPU, 4096 on a CUDA GPU with 12 GiB or more,
+        else 2048; half that for the paper's full-resolution network (see
+        :func:`dci_cnn.devices.default_tile_size`). None: one pass per
+        plane.
     preserve_range : bool, optional
         Keep the input's range: the image's min and max (over the whole
         image) are mapped to [0, 1] for the network and back afterwards.
         Use it for 12/16-bit microscopy. Otherwise integers are scaled as
         :func:`skimage.util.img_as_float` does and floats must lie in [0, 1].
     progress : bool or callable, optional
-        True shows a tqdm bar over tiles; a callable is called as
-        ``progress(done, total)`` after each tile and may raise to cancel.
+        True shows a tqdm bar over strips (or tiles); a callable is called
+        as ``progress(done, total)`` after each and may raise to cancel.
     out : ndarray, optional
         Float array of the image's shape to write the result into, tile by
         tile, e.g. a float32 :class:`numpy.memmap` for images larger than

@@ -55,13 +55,16 @@ class _Conv:
     def __call__(self, x, last):
         if self.carry is None:  # the zero rows above the plane
             self.carry = _zero_rows(x, self.reach)
-        parts = [self.carry, x]
-        if last:  # the zero rows below it
-            parts.append(_zero_rows(x, self.reach))
-        buffer = torch.cat(parts, 2) if x.shape[2] or last else self.carry
-        self.carry = _rows(buffer, buffer.shape[2] - 2 * self.reach)
-        if buffer.shape[2] <= 2 * self.reach:
+        if not (x.shape[2] or last):
             return _empty(x, self.weight.shape[0])
+        parts = [self.carry, x, _zero_rows(x, self.reach)] if last else [self.carry, x]  # zero rows below the plane
+        empty = _empty(x, self.weight.shape[0])
+        del x  # the rows are in the buffer now: let them go (see _Chain)
+        buffer = torch.cat(parts, 2)
+        del parts
+        self.carry = _rows(buffer, buffer.shape[2] - 2 * self.reach).clone()  # a copy: a view would keep the strip
+        if buffer.shape[2] <= 2 * self.reach:
+            return empty
         return F.conv2d(buffer, self.weight, self.bias, padding=self.padding)
 
 
@@ -75,7 +78,7 @@ class _Down:
     def __call__(self, x, last):
         buffer = x if self.carry is None else torch.cat([self.carry, x], 2)
         even = buffer.shape[2] // 2 * 2
-        self.carry = _rows(buffer, even)
+        self.carry = _rows(buffer, even).clone()
         if not even:
             return _empty(x, self.weight.shape[0], x.shape[3] // 2)
         return F.conv2d(_rows(buffer, 0, even), self.weight, self.bias, stride=2)
@@ -94,18 +97,28 @@ class _Up:
 
 
 class _Skip:
-    """Adds a stream that arrives early to one that arrives late (a skip connection)."""
+    """A skip connection: rows kept where it starts, added where it ends (they arrive there later)."""
 
     def __init__(self):
-        self.early = None
+        self.early = []  # kept strips, oldest first
 
-    def keep(self, x):
-        self.early = x if self.early is None else torch.cat([self.early, x], 2)
+    def keep(self, x, last):
+        self.early.append(x)
+        return x
 
-    def add(self, late):
-        n = late.shape[2]
-        out = late + _rows(self.early, 0, n)
-        self.early = _rows(self.early, n)
+    def add(self, late, last):
+        dtype = torch.result_type(late, self.early[0])
+        out = late if late.dtype == dtype else late.to(dtype)  # late is a layer's fresh output: add in place
+        done = 0
+        while done < out.shape[2]:
+            early = self.early[0]
+            take = min(early.shape[2], out.shape[2] - done)
+            out[:, :, done : done + take] += _rows(early, 0, take)
+            done += take
+            if take == early.shape[2]:
+                self.early.pop(0)
+            else:  # a copy of the rows still to come: a view would keep the whole strip
+                self.early[0] = _rows(early, take).clone()
         return out
 
 
@@ -116,31 +129,38 @@ class _Chain:
         self.layers = layers
 
     def __call__(self, x, last):
+        # hand each layer the only reference to its input, so a convolution can free it once copied
+        held = [x]
+        del x
         for layer in self.layers:
-            x = layer(x, last)
-        return x
+            held.append(layer(held.pop(), last))
+        return held.pop()
 
 
 def _relu(x, last):
     return F.relu(x, inplace=True)  # x is a convolution's fresh output
 
 
-class _Residual:
-    """``x + body(x)``: an identity skip around a streamed body."""
-
-    def __init__(self, body):
-        self.body, self.skip = body, _Skip()
-
-    def __call__(self, x, last):
-        self.skip.keep(x)
-        return self.skip.add(self.body(x, last))
+def _unshuffle(x, last):
+    return F.pixel_unshuffle(x, 2)
 
 
-def _sequence(module):
+def _shuffle(x, last):
+    return F.pixel_shuffle(x, 2)
+
+
+def _residual(layers):
+    """``x + layers(x)``."""
+    skip = _Skip()
+    return [skip.keep, *layers, skip.add]
+
+
+def _layers(module):
+    """The streamed layers of a sequence of convolutions, residual blocks and per-pixel layers, or None."""
     layers = []
     for child in module:
         if isinstance(child, _ResBlock):
-            layers.append(_Residual(_Chain([_Conv(child.conv1), _relu, _Conv(child.conv2)])))
+            layers += _residual([_Conv(child.conv1), _relu, _Conv(child.conv2)])
         elif isinstance(child, nn.Conv2d):
             layers.append(_Conv(child))
         elif isinstance(child, nn.ReLU):
@@ -149,27 +169,19 @@ def _sequence(module):
             layers.append(lambda x, last, norm=child: norm(x))
         elif not isinstance(child, nn.Identity):
             return None
-    return _Chain(layers)
+    return layers
 
 
-class _UNet:
-    def __init__(self, net):
-        self.head, self.tail = _Conv(net.head), _Conv(net.tail)
-        self.enc0, self.enc1, self.mid = _sequence(net.enc0), _sequence(net.enc1), _sequence(net.mid)
-        self.dec1, self.dec0 = _sequence(net.dec1), _sequence(net.dec0)
-        self.down0, self.down1, self.up1, self.up0 = _Down(net.down0), _Down(net.down1), _Up(net.up1), _Up(net.up0)
-        self.skip0, self.skip1, self.image = _Skip(), _Skip(), _Skip()
-
-    def __call__(self, x, last):
-        self.image.keep(x)
-        s0 = self.enc0(self.head(F.pixel_unshuffle(x, 2), last), last)
-        self.skip0.keep(s0)
-        s1 = self.enc1(self.down0(s0, last), last)
-        self.skip1.keep(s1)
-        y = self.mid(self.down1(s1, last), last)
-        y = self.dec1(self.skip1.add(self.up1(y, last)), last)
-        y = self.dec0(self.skip0.add(self.up0(y, last)), last)
-        return self.image.add(F.pixel_shuffle(self.tail(y, last), 2))
+def _unet(net):
+    skip0, skip1 = _Skip(), _Skip()
+    return _residual([
+        _unshuffle, _Conv(net.head), *_layers(net.enc0), skip0.keep,
+        _Down(net.down0), *_layers(net.enc1), skip1.keep,
+        _Down(net.down1), *_layers(net.mid),
+        _Up(net.up1), skip1.add, *_layers(net.dec1),
+        _Up(net.up0), skip0.add, *_layers(net.dec0),
+        _Conv(net.tail), _shuffle,
+    ])  # fmt: skip
 
 
 def row_stepper(module):
@@ -192,10 +204,10 @@ def row_stepper(module):
         strip returns all the rows left. One stepper runs one plane.
     """
     if isinstance(module, DCIUNet):
-        return _UNet(module)
+        return _Chain(_unet(module))
     if isinstance(module, DCICNN):
-        body = _sequence(module.body)
-        if body is None:
+        layers = _layers(module.body)
+        if layers is None:
             return None
-        return _Residual(body) if module.residual else body
+        return _Chain(_residual(layers) if module.residual else layers)
     return None

@@ -24,8 +24,8 @@ AUTO = "auto"
 #: Smallest tile side on the CPU, so that progress and Cancel stay responsive.
 CPU_TILE_SIZE = 512
 
-#: On the CPU, tiles are at least this many halos wide, so the overlap costs at most
-#: (1 + 2/8)^2 - 1 = 56 % extra work (a 512 tile with the U-Nets' 128-pixel halo cost 125 %).
+#: On the CPU, tiles are at least this many halos wide, so the overlap costs at most 2/32 = 6 % extra
+#: work between streamed bands (4 tiles wide), and (1 + 2/8)^2 - 1 = 56 % between self-ensemble windows.
 CPU_TILE_HALOS = 8
 
 
@@ -34,9 +34,10 @@ def auto_tile_size(device, model=AUTO):
 
     On the CPU, the larger of :data:`CPU_TILE_SIZE` and :data:`CPU_TILE_HALOS`
     times the model's halo (1280 for the default models, 1024 for the JPEG
-    ones): tiles small enough that progress and Cancel respond quickly,
-    large enough that the overlap costs at most 56 % extra work; elsewhere
-    the library's
+    ones): strips small enough that progress and Cancel respond quickly
+    (about one tile's pixels each), bands wide enough that their overlap
+    costs at most 6 % extra work (56 % for the windows of the
+    self-ensemble); elsewhere the library's
     :func:`dci_cnn.devices.default_tile_size`.
 
     Parameters
@@ -107,7 +108,7 @@ def restore(data, *, rgb, model=AUTO, device="cpu", tile_size=AUTO, self_ensembl
     device : str, optional
         ``"cpu"``, ``"cuda:N"``, ``"mps"`` or ``"auto"``.
     tile_size : int or "auto", optional
-        Tile side in pixels.
+        Tile size in pixels (see :func:`dci_cnn.deblur`).
     self_ensemble : bool, optional
         Average over the 8 flips and rotations (8 times slower).
     progress : callable, optional
