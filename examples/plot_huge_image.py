@@ -7,7 +7,7 @@ far more than fits through a network at once. ``deblur`` never needs the
 whole image in the network:
 
 * **strips**: with ``tile_size`` (``"auto"`` by default), each plane runs
-  down the network in strips of about ``tile_size ** 2`` pixels, every
+  down the network in strips of about ``tile_size ** 2 / 2`` pixels, every
   layer keeping the rows its next strip needs, so the result is *identical*
   to one pass over the whole image while the network's memory follows the
   tile size, not the image size;
@@ -90,8 +90,8 @@ print(f"receptive-field halo: {model.halo} px, size multiple: {model.spec.size_m
 # Strips: the same result, less memory
 # ------------------------------------
 # The same 1024 x 1024 region restored in one pass (``tile_size=None``) and in
-# strips of 512 x 512 pixels' worth (``tile_size=512``: 256-row strips of the
-# full width). The results are compared pixel by pixel and the peak memory of
+# strips of half a 512 x 512 tile's pixels (``tile_size=512``: 128-row strips
+# of the full width). The results are compared pixel by pixel and the peak memory of
 # each call is measured.
 
 region = image[:1024, :1024]

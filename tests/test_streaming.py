@@ -85,5 +85,5 @@ def test_strips_bound_the_pixels_in_flight(gray, monkeypatch):
     deblur(np.zeros((600, 1000), np.float32), model=gray, tile_size=64)
     widths = {w for _, w in seen}
     assert len(widths) == 1 and widths.pop() <= 4 * 64 + 2 * gray.halo  # bands of one width, with their overlap
-    assert all(h * w <= max(64 * 64, 8 * w) for h, w in seen)  # strips of a tile's pixels (or the 8-row minimum)
+    assert all(h * w <= max(64 * 64 // 2, 8 * w) for h, w in seen)  # strips of half a tile's pixels (or 8 rows)
     assert len(seen) > 1 and sum(h for h, _ in seen) % 600 == 0  # every band streams the whole height once

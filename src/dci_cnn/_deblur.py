@@ -280,8 +280,8 @@ def deblur(
         ``"cpu"``, ``"cuda"``, ``"cuda:N"``, ``"mps"`` or ``"auto"``.
     tile_size : int, "auto" or None, optional
         The unit of memory, which follows the tile size, not the image size.
-        The network runs down each plane in strips of about ``tile_size**2``
-        pixels, computing every activation once, in bands at most ``4 *
+        The network runs down each plane in strips of about ``tile_size**2 /
+        2`` pixels, computing every activation once, in bands at most ``4 *
         tile_size`` wide that overlap by the receptive field; the
         self-ensemble runs windows of ``tile_size`` plus the receptive field
         on each side. Either way the result does not depend on it. "auto"

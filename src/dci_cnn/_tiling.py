@@ -2,7 +2,7 @@
 
 A plane is padded (bottom/right, mirror) to the architecture's size
 multiple. Networks that stream (:mod:`dci_cnn._streaming`) run down it in
-horizontal strips of about ``tile_size ** 2`` pixels, each activation
+horizontal strips of about ``tile_size ** 2 / 2`` pixels, each activation
 computed once; planes wider than ``4 * tile_size`` are cut into vertical
 bands that overlap by twice the halo (the receptive field). Other networks,
 and the geometric self-ensemble, see windows of one shape, at most
@@ -32,6 +32,10 @@ __all__ = ["axis_spans", "restore_planes", "tile_plan"]
 
 #: Streamed bands are at most this many tiles wide (not counting their overlap).
 BAND_TILES = 4
+
+#: Streamed strips hold this many tiles' pixels: a strip costs about twice a window's memory per
+#: pixel (each convolution copies its input rows, and strips of unequal length fragment the heap).
+STRIP_TILES = 0.5
 
 
 def axis_spans(n, tile, multiple, halo):
@@ -196,7 +200,7 @@ def restore_planes(
     dtype : torch.dtype or None
         Autocast precision; None runs float32.
     tile_size : int or None
-        The unit of memory: streamed strips hold about ``tile_size ** 2``
+        The unit of memory: streamed strips hold about ``tile_size ** 2 / 2``
         pixels in bands at most ``4 * tile_size`` wide; windows are at most
         ``tile_size + 2 * halo`` square. None: each plane in one pass.
     to_unit, from_unit : callable
@@ -220,7 +224,7 @@ def restore_planes(
     if tile_size is not None and not self_ensemble and row_stepper(module) is not None:
         tile = max(m, tile_size // m * m)
         bands = axis_spans(pw, BAND_TILES * tile, m, model.halo)
-        rows = max(m, tile * tile // (bands[0][3] - bands[0][2]) // m * m)
+        rows = max(m, int(STRIP_TILES * tile * tile) // (bands[0][3] - bands[0][2]) // m * m)
         plan = [(band, (y0, min(ph, y0 + rows))) for band in bands for y0 in range(0, ph, rows)]
         planes = [_strips(run, source, target, module, plan, ph) for source, target in pairs]
     else:

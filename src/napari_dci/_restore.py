@@ -35,7 +35,7 @@ def auto_tile_size(device, model=AUTO):
     On the CPU, the larger of :data:`CPU_TILE_SIZE` and :data:`CPU_TILE_HALOS`
     times the model's halo (1280 for the default models, 1024 for the JPEG
     ones): strips small enough that progress and Cancel respond quickly
-    (about one tile's pixels each), bands wide enough that their overlap
+    (about half a tile's pixels each), bands wide enough that their overlap
     costs at most 6 % extra work (56 % for the windows of the
     self-ensemble); elsewhere the library's
     :func:`dci_cnn.devices.default_tile_size`.
