@@ -38,7 +38,8 @@ def test_strips_give_the_rows_of_one_pass(random_models, key, height, width, cut
 
 def test_bf16_strips_match_one_pass_bf16(color):
     module = color.module.to(memory_format=torch.channels_last)
-    x = torch.rand(1, 3, 136, 72, generator=torch.Generator().manual_seed(1)).contiguous(memory_format=torch.channels_last)
+    x = torch.rand(1, 3, 136, 72, generator=torch.Generator().manual_seed(1))
+    x = x.contiguous(memory_format=torch.channels_last)
     with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16):
         whole, streamed = module(x).float(), _streamed(module, x, [8, 16, 64, 128]).float()
     torch.testing.assert_close(streamed, whole, atol=2e-2, rtol=0)
@@ -57,6 +58,11 @@ def test_layers_it_does_not_know_fall_back_to_windows():
     module.body[1] = torch.nn.GELU()
     assert row_stepper(module) is None
     assert row_stepper(torch.nn.Conv2d(1, 1, 3, padding=1)) is None
+    others = [{"dilation": 2, "padding": 2}, {"padding": 0}, {"stride": 2, "padding": 1}, {"padding_mode": "reflect"}]
+    for other in others:
+        module = DCICNN(batchnorm=False)
+        module.body[0] = torch.nn.Conv2d(1, 64, 3, **{"padding": 1, **other})
+        assert row_stepper(module) is None, other
 
 
 @pytest.mark.parametrize("size, tile", [((201, 333), 32), ((1001, 90), 64), ((90, 1100), 64), ((17, 17), 16)])

@@ -40,17 +40,25 @@ def _empty(x, channels, width=None):
 def _zero_rows(x, count):
     """``count`` rows of zeros as wide as ``x``, in its dtype and memory format."""
     zeros = x.new_zeros((x.shape[0], x.shape[1], count, x.shape[3]))
-    return zeros.contiguous(memory_format=torch.channels_last) if x.is_contiguous(memory_format=torch.channels_last) else zeros
+    channels_last = x.is_contiguous(memory_format=torch.channels_last)
+    return zeros.contiguous(memory_format=torch.channels_last) if channels_last else zeros
 
 
 class _Conv:
     """A stride-1 convolution with 'same' padding, run down a plane."""
 
     def __init__(self, conv):
-        self.weight, self.bias = conv.weight, conv.bias
+        self.weight, self.bias, self.groups = conv.weight, conv.bias, conv.groups
         self.reach = conv.kernel_size[0] // 2
         self.padding = (0, conv.padding[1])
         self.carry = None
+
+    @staticmethod
+    def fits(conv):
+        """Whether ``conv`` is a stride-1 convolution with zero 'same' padding (odd kernel, no dilation)."""
+        k = conv.kernel_size
+        same = conv.padding == (k[0] // 2, k[1] // 2) and k[0] % 2 == k[1] % 2 == 1
+        return same and conv.stride == (1, 1) and conv.dilation == (1, 1) and conv.padding_mode == "zeros"
 
     def __call__(self, x, last):
         if self.carry is None:  # the zero rows above the plane
@@ -65,7 +73,7 @@ class _Conv:
         self.carry = _rows(buffer, buffer.shape[2] - 2 * self.reach).clone()  # a copy: a view would keep the strip
         if buffer.shape[2] <= 2 * self.reach:
             return empty
-        return F.conv2d(buffer, self.weight, self.bias, padding=self.padding)
+        return F.conv2d(buffer, self.weight, self.bias, padding=self.padding, groups=self.groups)
 
 
 class _Down:
@@ -161,7 +169,7 @@ def _layers(module):
     for child in module:
         if isinstance(child, _ResBlock):
             layers += _residual([_Conv(child.conv1), _relu, _Conv(child.conv2)])
-        elif isinstance(child, nn.Conv2d):
+        elif isinstance(child, nn.Conv2d) and _Conv.fits(child):
             layers.append(_Conv(child))
         elif isinstance(child, nn.ReLU):
             layers.append(_relu)
