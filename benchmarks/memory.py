@@ -2,7 +2,7 @@
 
 Target: a 100-megapixel RGB uint8 image restored with at most 1.5 GB of
 resident memory beyond the input (300 MB) and the output (float64, 2.4 GB).
-Tiles are cut from the input and written straight into the preallocated
+Strips are read from the input and written straight into the preallocated
 output, so the working set follows the tile size, not the image size.
 
 Each configuration runs in a fresh child process; peak RSS is that process's
@@ -18,6 +18,8 @@ Examples
     python benchmarks/memory.py                 # 100 MP, the default tile size
     python benchmarks/memory.py --mp 4          # quick
     python benchmarks/memory.py --tiles 512 1024 2048
+    DCI_CNN_STREAMING=0 python benchmarks/memory.py    # overlapping windows
+    DCI_CNN_HEAP_REUSE=0 python benchmarks/memory.py   # glibc's own malloc thresholds
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ Prints markdown tables:
 1. the machine's compute limit: measured float32 and bf16 matmul rates;
 2. each shipped model (and the paper's DCI-CNN with random weights when no
    paper weights ship) at 0.25, 1, 4, 16 and 64 MP: seconds, s/MP, achieved
-   GFLOP/s (the model's nominal FLOPs of the image, without tile halos,
+   GFLOP/s (the model's nominal FLOPs of the image, without overlaps,
    divided by the time) and its share of the matmul rates, peak RSS of the
    process and its RSS beyond the process before the call and the output;
 3. a summary: s/MP, the compute floor (FLOPs / matmul rate), how far from it,
@@ -26,6 +26,7 @@ Examples
     python benchmarks/speed.py --sizes 1 4 --no-peers --no-tiles
     python benchmarks/speed.py --dtype float32        # force float32 on a bf16 CPU
     python benchmarks/speed.py --no-heap-reuse        # glibc's own malloc thresholds (see dci_cnn._heap)
+    python benchmarks/speed.py --windows              # overlapping windows instead of strips
 """
 
 from __future__ import annotations
@@ -71,6 +72,8 @@ def _deblur_child(task):
     force_dtype(task["dtype"])
     if not task.get("heap_reuse", True):
         os.environ["DCI_CNN_HEAP_REUSE"] = "0"  # the library's own switch (dci_cnn._heap)
+    if task.get("windows"):
+        os.environ["DCI_CNN_STREAMING"] = "0"  # overlapping windows instead of strips (dci_cnn._tiling)
     loaded = load_model(task["model"])
     channels = loaded.channels
     image = test_image(task["mp"], channels)
@@ -244,6 +247,7 @@ def main(argv=None):
     p.add_argument("--dtype", default="auto", choices=["auto", "float32", "bfloat16"], help="autocast precision (auto: deblur's choice)")
     p.add_argument("--device", default="cpu", help="device for the dci-cnn rows, e.g. cuda (peers stay on the CPU)")
     p.add_argument("--no-heap-reuse", action="store_true", help="leave glibc's malloc thresholds alone while tiles run")
+    p.add_argument("--windows", action="store_true", help="overlapping windows instead of strips (DCI_CNN_STREAMING=0)")
     p.add_argument("--repeat", type=int, default=2, help="runs per cell up to 4 MP, best kept (1 above 4 MP)")
     args = p.parse_args(argv)
 
@@ -274,7 +278,8 @@ def main(argv=None):
 
     shown = f"{tile} ({default_tile_size(torch.device('cpu'))} on the CPU)" if tile == "auto" else tile
     heap = "glibc defaults (--no-heap-reuse)" if args.no_heap_reuse else "freed tile buffers reused (dci_cnn._heap)"
-    print(f"\ndeblur autocast on {args.device}: **{dtype}**; tile size {shown}; heap: {heap}\n", flush=True)
+    layout = "overlapping windows (--windows)" if args.windows else "strips (windows for the self-ensemble)"
+    print(f"\ndeblur autocast on {args.device}: **{dtype}**; tile size {shown}; {layout}; heap: {heap}\n", flush=True)
 
     tmp = tempfile.TemporaryDirectory()
     models = args.models or list_models()
@@ -283,7 +288,7 @@ def main(argv=None):
         jobs.append((_paper_random(tmp.name), paper_sizes))
 
     print("## Seconds per megapixel\n")
-    print("GFLOP/s counts the model's FLOPs of the image (tile halos excluded) over the wall time. "
+    print("GFLOP/s counts the model's FLOPs of the image (overlaps excluded) over the wall time. "
           "RSS beyond: peak RSS minus the process before the call (interpreter, torch, weights, input) minus the output array.\n")
     headers = ["model", "MP", "seconds", "s/MP", "GFLOP/s", "% fp32 peak", "% bf16 peak", "peak RSS MB", "RSS beyond MB"]
     rows, results = [], {}
@@ -292,7 +297,7 @@ def main(argv=None):
         for mp in mps:
             r = run_child(SCRIPT, {"kind": "deblur", "model": model, "mp": mp, "tile": tile, "dtype": args.dtype,
                                    "repeat": args.repeat if mp <= 4 else 1, "device": args.device,
-                                   "heap_reuse": not args.no_heap_reuse})
+                                   "heap_reuse": not args.no_heap_reuse, "windows": args.windows})
             if "error" in r:
                 rows.append([name, mp] + ["error: " + r["error"]] + [""] * 6)
                 continue
@@ -328,7 +333,7 @@ def main(argv=None):
         for t in tiles:
             r = run_child(SCRIPT, {"kind": "deblur", "model": DEFAULT_MODELS[3], "mp": tile_mp, "tile": t,
                                    "dtype": args.dtype, "repeat": args.repeat, "device": args.device,
-                                   "heap_reuse": not args.no_heap_reuse})
+                                   "heap_reuse": not args.no_heap_reuse, "windows": args.windows})
             if "error" in r:
                 trows.append([t, "error: " + r["error"], "", "", ""])
                 continue

@@ -93,3 +93,16 @@ def test_strips_bound_the_pixels_in_flight(gray, monkeypatch):
     assert len(widths) == 1 and widths.pop() <= 4 * 64 + 2 * gray.halo  # bands of one width, with their overlap
     assert all(h * w <= max(64 * 64 // 2, 8 * w) for h, w in seen)  # strips of half a tile's pixels (or 8 rows)
     assert len(seen) > 1 and sum(h for h, _ in seen) % 600 == 0  # every band streams the whole height once
+
+
+def test_environment_switch_selects_windows(gray, monkeypatch):
+    image = np.random.default_rng(5).random((300, 90)).astype(np.float32)
+    results, steps = {}, {}
+    for switch in ("1", "0"):
+        monkeypatch.setenv("DCI_CNN_STREAMING", switch)
+        totals = []
+        results[switch] = deblur(image, model=gray, tile_size=32, progress=lambda done, total: totals.append(total))
+        steps[switch] = totals[0]
+    assert np.abs(results["1"] - results["0"]).max() <= 1e-5
+    # strips of half a 32-pixel tile's pixels: 8 rows of the full (padded) 304 x 96 plane; windows tile it in 2-D
+    assert steps["1"] == 304 // 8 and steps["0"] != steps["1"]

@@ -5,7 +5,8 @@ multiple. Networks that stream (:mod:`dci_cnn._streaming`) run down it in
 horizontal strips of about ``tile_size ** 2 / 2`` pixels, each activation
 computed once; planes wider than ``4 * tile_size`` are cut into vertical
 bands that overlap by twice the halo (the receptive field). Other networks,
-and the geometric self-ensemble, see windows of one shape, at most
+the geometric self-ensemble, and every network when the environment
+variable ``DCI_CNN_STREAMING`` is ``0``, see windows of one shape, at most
 ``tile_size + 2 * model.halo`` per side, overlapping by twice the halo,
 from each of which only the core whose pixels see a full halo (or the
 plane's edge) is kept. Equal windows and strips let every step reuse the
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -104,6 +106,11 @@ def tile_plan(height, width, tile_size, multiple, halo):
         for y0, y1, wy0, wy1 in axis_spans(height, tile, multiple, halo)
         for x0, x1, wx0, wx1 in axis_spans(width, tile, multiple, halo)
     ]
+
+
+def _streams(module):
+    """Whether ``module`` runs in strips: it has a streaming form, and ``DCI_CNN_STREAMING`` is not ``0``."""
+    return os.environ.get("DCI_CNN_STREAMING", "1") != "0" and row_stepper(module) is not None
 
 
 def _padded(n, multiple):
@@ -221,7 +228,7 @@ def restore_planes(
     m = model.spec.size_multiple
     ph, pw = _padded(h, m), _padded(w, m)
     run = _Run(device, dtype, to_unit, from_unit)
-    if tile_size is not None and not self_ensemble and row_stepper(module) is not None:
+    if tile_size is not None and not self_ensemble and _streams(module):
         tile = max(m, tile_size // m * m)
         bands = axis_spans(pw, BAND_TILES * tile, m, model.halo)
         rows = max(m, int(STRIP_TILES * tile * tile) // (bands[0][3] - bands[0][2]) // m * m)
