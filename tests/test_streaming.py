@@ -101,7 +101,7 @@ def test_environment_switch_selects_windows(gray, monkeypatch):
     for switch in ("1", "0"):
         monkeypatch.setenv("DCI_CNN_STREAMING", switch)
         totals = []
-        results[switch] = deblur(image, model=gray, tile_size=32, progress=lambda done, total: totals.append(total))
+        results[switch] = deblur(image, model=gray, tile_size=32, progress=lambda done, total, seen=totals: seen.append(total))
         steps[switch] = totals[0]
     assert np.abs(results["1"] - results["0"]).max() <= 1e-5
     # strips of half a 32-pixel tile's pixels: 8 rows of the full (padded) 304 x 96 plane; windows tile it in 2-D
