@@ -60,9 +60,12 @@ def test_widget_offers_the_jpeg_family(make_napari_viewer):
     widget.tile_size.value = 512
     widget.model.value = "jpeg"
     assert "JPEG artifacts only" in widget.model.tooltip
-    # "auto" is relabelled with the JPEG models' own size, stays first, and the chosen size is kept
+    assert widget.tile_size.native.itemText(0) == "auto (1280)"  # the shipped U-Nets share one halo
+    # "auto" is relabelled with the model's own size (the paper net's 8-pixel halo: 512), stays first,
+    # and the chosen size is kept
+    widget.model.value = "dci-paper"
     assert widget.tile_size.choices[0] == "auto" and widget.tile_size.value == 512
-    assert widget.tile_size.native.itemText(0) == "auto (1024)" and widget.tile_size.native.count() == 6
+    assert widget.tile_size.native.itemText(0) == "auto (512)" and widget.tile_size.native.count() == 6
 
 
 def test_gray_2d_keeps_metadata(viewer_widget, qtbot, random_models):
