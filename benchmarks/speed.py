@@ -246,7 +246,7 @@ def main(argv=None):
     p.add_argument("--no-tiles", action="store_true")
     p.add_argument("--dtype", default="auto", choices=["auto", "float32", "bfloat16"], help="autocast precision (auto: deblur's choice)")
     p.add_argument("--device", default="cpu", help="device for the dci-cnn rows, e.g. cuda (peers stay on the CPU)")
-    p.add_argument("--no-heap-reuse", action="store_true", help="leave glibc's malloc thresholds alone while tiles run")
+    p.add_argument("--no-heap-reuse", action="store_true", help="leave glibc's malloc thresholds alone while windows run")
     p.add_argument("--windows", action="store_true", help="overlapping windows instead of strips (DCI_CNN_STREAMING=0)")
     p.add_argument("--repeat", type=int, default=2, help="runs per cell up to 4 MP, best kept (1 above 4 MP)")
     args = p.parse_args(argv)
@@ -277,7 +277,8 @@ def main(argv=None):
     from dci_cnn.devices import default_tile_size
 
     shown = f"{tile} ({default_tile_size(torch.device('cpu'))} on the CPU)" if tile == "auto" else tile
-    heap = "glibc defaults (--no-heap-reuse)" if args.no_heap_reuse else "freed tile buffers reused (dci_cnn._heap)"
+    heap = ("glibc defaults (--no-heap-reuse)" if args.no_heap_reuse
+            else "glibc defaults for strips, freed buffers reused for windows (dci_cnn._heap)")
     layout = "overlapping windows (--windows)" if args.windows else "strips (windows for the self-ensemble)"
     print(f"\ndeblur autocast on {args.device}: **{dtype}**; tile size {shown}; {layout}; heap: {heap}\n", flush=True)
 
