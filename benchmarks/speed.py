@@ -27,6 +27,7 @@ Examples
     python benchmarks/speed.py --dtype float32        # force float32 on a bf16 CPU
     python benchmarks/speed.py --no-heap-reuse        # glibc's own malloc thresholds (see dci_cnn._heap)
     python benchmarks/speed.py --windows              # overlapping windows instead of strips
+    python benchmarks/speed.py --repeat-all           # best of --repeat runs at every size (slower)
 """
 
 from __future__ import annotations
@@ -249,6 +250,8 @@ def main(argv=None):
     p.add_argument("--no-heap-reuse", action="store_true", help="leave glibc's malloc thresholds alone while windows run")
     p.add_argument("--windows", action="store_true", help="overlapping windows instead of strips (DCI_CNN_STREAMING=0)")
     p.add_argument("--repeat", type=int, default=2, help="runs per cell up to 4 MP, best kept (1 above 4 MP)")
+    p.add_argument("--repeat-all", action="store_true",
+                   help="repeat every cell, also above 4 MP (the first run of a size pays one-off costs)")
     args = p.parse_args(argv)
 
     import inspect
@@ -297,7 +300,7 @@ def main(argv=None):
         name = Path(model).stem if model.endswith(".safetensors") else model
         for mp in mps:
             r = run_child(SCRIPT, {"kind": "deblur", "model": model, "mp": mp, "tile": tile, "dtype": args.dtype,
-                                   "repeat": args.repeat if mp <= 4 else 1, "device": args.device,
+                                   "repeat": args.repeat if mp <= 4 or args.repeat_all else 1, "device": args.device,
                                    "heap_reuse": not args.no_heap_reuse, "windows": args.windows})
             if "error" in r:
                 rows.append([name, mp] + ["error: " + r["error"]] + [""] * 6)
