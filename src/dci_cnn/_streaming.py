@@ -66,13 +66,12 @@ class _Conv:
         if not (x.shape[2] or last):
             return _empty(x, self.weight.shape[0])
         parts = [self.carry, x, _zero_rows(x, self.reach)] if last else [self.carry, x]  # zero rows below the plane
-        empty = _empty(x, self.weight.shape[0])
         del x  # the rows are in the buffer now: let them go (see _Chain)
         buffer = torch.cat(parts, 2)
         del parts
         self.carry = _rows(buffer, buffer.shape[2] - 2 * self.reach).clone()  # a copy: a view would keep the strip
         if buffer.shape[2] <= 2 * self.reach:
-            return empty
+            return _empty(buffer, self.weight.shape[0])
         return F.conv2d(buffer, self.weight, self.bias, padding=self.padding, groups=self.groups)
 
 

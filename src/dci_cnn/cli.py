@@ -135,7 +135,8 @@ def build_parser():
     p.add_argument("--model", help=f"model name ({', '.join(list_models())}), .safetensors path, or family "
                    f"({', '.join(MODEL_FAMILIES)}: its gray or colour model by the image); default: default")
     p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N, mps or auto")
-    p.add_argument("--tile-size", type=tile_size_arg, default="auto", help="tile size in pixels (strips of about N*N/2 pixels), auto (default) or none")
+    p.add_argument("--tile-size", type=tile_size_arg, default="auto",
+                   help="tile size in pixels (strips of about N*N/2 pixels), auto (default) or none")
     p.add_argument("--channel-axis", default="auto", help="auto (RGB/RGBA if the last axis has 3-4 channels), none, or an int")
     p.add_argument("--preserve-range", action="store_true", help="restore in the image's own value range (12/16-bit data)")
     p.add_argument("--self-ensemble", action="store_true",
