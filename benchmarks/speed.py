@@ -38,6 +38,7 @@ import importlib
 import importlib.util
 import math
 import os
+import resource
 import statistics
 import sys
 import tempfile
@@ -84,15 +85,18 @@ def _deblur_child(task):
     device = task.get("device", "cpu")
     deblur(image[:256, :256], model=loaded, channel_axis=axis, tile_size=task["tile"], device=device)  # load, warm up
     base = rss_now_mb()
-    best, out = float("inf"), None
+    best, out, faults = float("inf"), None, 0
     for _ in range(task["repeat"]):
         out = None
-        t0 = time.perf_counter()
+        before, t0 = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
         out = deblur(image, model=loaded, channel_axis=axis, tile_size=task["tile"], device=device)
-        best = min(best, time.perf_counter() - t0)
+        seconds, after = time.perf_counter() - t0, resource.getrusage(resource.RUSAGE_SELF)
+        if seconds < best:
+            best, faults = seconds, after.ru_minflt - before.ru_minflt
     pixels = image.shape[0] * image.shape[1]
     return {
         "seconds": best,
+        "faults": faults,
         "mp": pixels / 1e6,
         "flops": loaded.flops_per_pixel * pixels,
         "peak_mb": rss_peak_mb(),
@@ -249,7 +253,7 @@ def main(argv=None):
     p.add_argument("--no-tiles", action="store_true")
     p.add_argument("--dtype", default="auto", choices=["auto", "float32", "bfloat16"], help="autocast precision (auto: deblur's choice)")
     p.add_argument("--device", default="cpu", help="device for the dci-cnn rows, e.g. cuda (peers stay on the CPU)")
-    p.add_argument("--no-heap-reuse", action="store_true", help="leave glibc's malloc thresholds alone while windows run")
+    p.add_argument("--no-heap-reuse", action="store_true", help="leave glibc's malloc thresholds alone (DCI_CNN_HEAP_REUSE=0)")
     p.add_argument("--windows", action="store_true", help="overlapping windows instead of strips (DCI_CNN_STREAMING=0)")
     p.add_argument("--repeat", type=int, default=2, help="runs per cell up to 4 MP, best kept (1 above 4 MP)")
     p.add_argument("--repeat-all", action="store_true",
@@ -287,7 +291,7 @@ def main(argv=None):
 
     shown = f"{tile} ({default_tile_size(torch.device('cpu'))} on the CPU)" if tile == "auto" else tile
     heap = ("glibc defaults (--no-heap-reuse)" if args.no_heap_reuse
-            else "glibc defaults for strips, freed buffers reused for windows (dci_cnn._heap)")
+            else "freed buffers reused (dci_cnn._heap)")
     layout = "overlapping windows (--windows)" if args.windows else "strips (windows for the self-ensemble)"
     print(f"\ndeblur autocast on {args.device}: **{dtype}**; tile size {shown}; {layout}; heap: {heap}\n", flush=True)
 
@@ -299,10 +303,12 @@ def main(argv=None):
 
     print("## Seconds per megapixel\n")
     print("GFLOP/s counts the model's FLOPs of the image (overlaps excluded) over the wall time. "
-          "RSS beyond: peak RSS minus the process before the call (interpreter, torch, weights, input) minus the output array. "
+          "RSS beyond: peak RSS minus the process before the call (interpreter, torch, weights, input) minus the output array; "
+          "page faults: minor faults of the timed run (memory the kernel had to map in). "
           f"Each cell: best of {args.repeat} run(s) up to 4 MP{' and above' if args.repeat_all else ', one run above'}, "
           f"fastest of {args.rounds} round-robin sweep(s).\n")
-    headers = ["model", "MP", "seconds", "s/MP", "GFLOP/s", "% fp32 peak", "% bf16 peak", "peak RSS MB", "RSS beyond MB"]
+    headers = ["model", "MP", "seconds", "s/MP", "GFLOP/s", "% fp32 peak", "% bf16 peak", "peak RSS MB", "RSS beyond MB",
+               "page faults/MP"]
     cells = [(Path(model).stem if model.endswith(".safetensors") else model, model, mp) for model, mps in jobs for mp in mps]
     best = {}  # (name, mp) -> the fastest round's result, or its error
     for _ in range(args.rounds):  # round-robin: a slow spell of the machine hits every size alike
@@ -318,12 +324,13 @@ def main(argv=None):
     for name, _, mp in cells:
         r = best[name, mp]
         if "error" in r:
-            rows.append([name, mp] + ["error: " + r["error"]] + [""] * 6)
+            rows.append([name, mp] + ["error: " + r["error"]] + [""] * 7)
             continue
         results.setdefault(name, []).append(r)
         g = _gflops(r)
         rows.append([name, round(r["mp"], 2), r["seconds"], r["seconds"] / r["mp"], g, 100 * g / rates["float32"],
-                     100 * g / rates["bfloat16"], r["peak_mb"], r["peak_mb"] - r["base_mb"] - r["out_mb"]])
+                     100 * g / rates["bfloat16"], r["peak_mb"], r["peak_mb"] - r["base_mb"] - r["out_mb"],
+                     round(r["faults"] / r["mp"])])
     print(table(headers, rows), "\n", flush=True)
 
     print("## Summary against the compute floor\n")

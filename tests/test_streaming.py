@@ -1,5 +1,7 @@
 """Row streaming: strips through the network give one pass's rows; deblur streams in bands and strips."""
 
+import contextlib
+
 import numpy as np
 import pytest
 import torch
@@ -106,3 +108,20 @@ def test_environment_switch_selects_windows(gray, monkeypatch):
     assert np.abs(results["1"] - results["0"]).max() <= 1e-5
     # strips of half a 32-pixel tile's pixels: 8 rows of the full (padded) 304 x 96 plane; windows tile it in 2-D
     assert steps["1"] == 304 // 8 and steps["0"] != steps["1"]
+
+
+@pytest.mark.parametrize("switch", ["1", "0"])
+def test_strips_and_windows_run_with_freed_buffers_reused(gray, monkeypatch, switch):
+    inside = []
+
+    @contextlib.contextmanager
+    def recording():
+        inside.append(True)
+        yield
+        inside.append(False)
+
+    monkeypatch.setenv("DCI_CNN_STREAMING", switch)
+    monkeypatch.setattr(_tiling, "reuse_freed_buffers", recording)
+    seen = []
+    deblur(np.zeros((64, 64), np.float32), model=gray, tile_size=32, progress=lambda *_: seen.append(inside[-1]))
+    assert seen and all(seen) and inside[-1] is False  # every step ran inside, and the context was left

@@ -1,21 +1,22 @@
-"""Keep large freed buffers in the process heap while windows run (glibc only).
+"""Keep large freed buffers in the process heap while a plane is restored (glibc only).
 
 glibc hands every allocation above its mmap threshold (at most 32 MB by
-default) straight to the kernel and gives it back on free. A tile's
-activations are such buffers, so each tile faults its working memory in
-afresh, page by page: on a 16 MP image a quarter of the CPU time went to
-page faults. Inside :func:`reuse_freed_buffers` the heap keeps and reuses
-those buffers; on leaving, the thresholds are set to glibc's largest
-defaults and the heap is trimmed, so the memory goes back to the system.
-Elsewhere (macOS, Windows, musl) it does nothing.
+default) straight to the kernel and gives it back on free; below it, freed
+memory at the top of the heap is trimmed away. A strip's or a tile's
+activations are such buffers, so each one faults its working memory in
+afresh, page by page: on a 16 MP image with windows a quarter of the CPU
+time went to page faults, and 2 MP strips faulted 10 000-31 000 pages
+per megapixel (``benchmarks/speed.py``'s page-fault column). Inside
+:func:`reuse_freed_buffers` the heap keeps and reuses those buffers; on
+leaving, the thresholds are set to glibc's largest defaults and the heap
+is trimmed, so the memory goes back to the system. Elsewhere (macOS,
+Windows, musl) it does nothing.
 
-The price is memory while tiles run: the heap holds freed buffers beside
-the live ones (a 100 MP RGB image peaked at 1.29 GB beyond its input and
-output arrays instead of 0.96 GB, and ran 20 % faster; tiles of one shape
-keep this small). Set the environment variable ``DCI_CNN_HEAP_REUSE=0`` to
-keep glibc's behaviour. Streamed strips (:mod:`dci_cnn._streaming`) do not
-use it: their buffers mostly stay below the mmap threshold, and they ran
-faster without it.
+The price is memory while a plane runs: the heap holds freed buffers
+beside the live ones (a 100 MP RGB image in windows peaked at 1.29 GB
+beyond its input and output arrays instead of 0.96 GB, and ran 20 %
+faster; strips keep this small: 0.96 against 0.94 GB). Set the
+environment variable ``DCI_CNN_HEAP_REUSE=0`` to keep glibc's behaviour.
 """
 
 from __future__ import annotations

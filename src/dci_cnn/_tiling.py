@@ -18,7 +18,6 @@ padded, so no copy of a whole plane is ever made.
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import math
 import os
@@ -235,15 +234,11 @@ def restore_planes(
         rows = max(m, int(STRIP_TILES * tile * tile) // (bands[0][3] - bands[0][2]) // m * m)
         plan = [(band, (y0, min(ph, y0 + rows))) for band in bands for y0 in range(0, ph, rows)]
         planes = [_strips(run, source, target, module, plan, ph) for source, target in pairs]
-        # strips of 2 MP allocate below glibc's mmap threshold and reuse the heap anyway; keeping larger
-        # freed buffers made them slower (trims and faults between calls), see docs/benchmarks.md
-        heap = contextlib.nullcontext()
     else:
         plan = tile_plan(ph, pw, tile_size, m, model.halo)
         planes = [_tiles(run, source, target, module, plan, self_ensemble) for source, target in pairs]
-        heap = reuse_freed_buffers()
     total = len(pairs) * len(plan)
-    with torch.inference_mode(), heap:
+    with torch.inference_mode(), reuse_freed_buffers():
         for done, _ in enumerate(itertools.chain.from_iterable(planes), 1):
             if progress is not None:
                 progress(done, total)
