@@ -316,23 +316,23 @@ def main(argv=None):
           f"fastest of {args.rounds} round-robin sweep(s).\n")
     headers = ["model", "MP", "seconds", "s/MP", "GFLOP/s", "% fp32 peak", "% bf16 peak", "peak RSS MB", "RSS beyond MB",
                "page faults/MP"]
+    # how every dci-cnn child runs deblur (the size table, the tile table and the peers' dci-cnn row)
+    deblur_task = {"kind": "deblur", "dtype": args.dtype, "heap_reuse": not args.no_heap_reuse, "windows": args.windows,
+                   "reuse_out": args.reuse_out}
     cells = [(Path(model).stem if model.endswith(".safetensors") else model, model, mp) for model, mps in jobs for mp in mps]
-    best = {}  # (name, mp) -> the fastest round's result, or its error
+    best = {}  # (name, mp) -> the fastest round's result, or an error when no round succeeded
     for _ in range(args.rounds):  # round-robin: a slow spell of the machine hits every size alike
         for name, model, mp in cells:
-            r = run_child(SCRIPT, {"kind": "deblur", "model": model, "mp": mp, "tile": tile, "dtype": args.dtype,
-                                   "repeat": args.repeat if mp <= 4 or args.repeat_all else 1, "device": args.device,
-                                   "heap_reuse": not args.no_heap_reuse, "windows": args.windows,
-                                   "reuse_out": args.reuse_out})
+            r = run_child(SCRIPT, {**deblur_task, "model": model, "mp": mp, "tile": tile, "device": args.device,
+                                   "repeat": args.repeat if mp <= 4 or args.repeat_all else 1})
             if "error" not in r:
                 print(f"  {name} {mp} MP: {r['seconds'] / r['mp']:.3f} s/MP", file=sys.stderr, flush=True)
-            if (name, mp) not in best or "error" in best[name, mp] or r.get("seconds", math.inf) < best[name, mp]["seconds"]:
-                best[name, mp] = r
+            best[name, mp] = min(best.get((name, mp), r), r, key=lambda x: x.get("seconds", math.inf))
     rows, results = [], {}
     for name, _, mp in cells:
         r = best[name, mp]
         if "error" in r:
-            rows.append([name, mp] + ["error: " + r["error"]] + [""] * 7)
+            rows.append([name, mp, "error: " + r["error"]] + [""] * (len(headers) - 3))
             continue
         results.setdefault(name, []).append(r)
         g = _gflops(r)
@@ -364,9 +364,8 @@ def main(argv=None):
         print(f"## Tile size ({DEFAULT_MODELS[3]}, {tile_mp} MP RGB)\n")
         trows = []
         for t in tiles:
-            r = run_child(SCRIPT, {"kind": "deblur", "model": DEFAULT_MODELS[3], "mp": tile_mp, "tile": t,
-                                   "dtype": args.dtype, "repeat": args.repeat, "device": args.device,
-                                   "heap_reuse": not args.no_heap_reuse, "windows": args.windows})
+            r = run_child(SCRIPT, {**deblur_task, "model": DEFAULT_MODELS[3], "mp": tile_mp, "tile": t,
+                                   "repeat": args.repeat, "device": args.device})
             if "error" in r:
                 trows.append([t, "error: " + r["error"], "", "", ""])
                 continue
@@ -380,7 +379,7 @@ def main(argv=None):
         prow = []
         for model in [DEFAULT_MODELS[3]] + [m for m, _ in jobs if m.endswith(".safetensors")]:
             name = Path(model).stem if model.endswith(".safetensors") else model
-            r = run_child(SCRIPT, {"kind": "deblur", "model": model, "mp": peer_mp, "tile": tile, "dtype": args.dtype, "repeat": 1})
+            r = run_child(SCRIPT, {**deblur_task, "model": model, "mp": peer_mp, "tile": tile, "repeat": 1})
             if "error" not in r:
                 prow.append([name, r["seconds"], r["seconds"] / r["mp"], _gflops(r), r["peak_mb"], f"dci-cnn deblur, {r['dtype']}"])
         for peer in ["tv", "nlm", "rl", "fbcnn", "dncnn20"]:
