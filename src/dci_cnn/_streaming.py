@@ -1,7 +1,7 @@
 """Row streaming: a network run down a plane strip by strip, each layer keeping the rows its next strip needs.
 
 Overlapping tiles recompute a halo of context around every tile; with the
-U-Net's 160-pixel receptive-field radius that is a quarter more pixels at
+default U-Nets' 160-pixel receptive-field radius that is a quarter more pixels at
 64 MP. Streaming computes every activation once instead: the plane is fed
 to the network as horizontal strips, every convolution keeps the last
 rows of its input for the next strip (its padding rows at the plane's top
