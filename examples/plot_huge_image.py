@@ -39,7 +39,6 @@ from skimage import data
 from dci_cnn import deblur, load_model
 from dci_cnn.degrade import jpeg
 
-
 try:  # glibc: hand freed blocks back to the OS, so each measurement starts from what is really in use
     _libc = ctypes.CDLL("libc.so.6")
     _libc.mallopt(-3, 128 * 1024)  # M_MMAP_THRESHOLD: fixed, so large buffers are unmapped when freed
@@ -107,7 +106,7 @@ for tile_size in (512, None):
 reference = runs[None][0]
 for tile_size, (out, mib, seconds) in runs.items():
     diff = np.abs(out - reference).max()
-    print(f"tile_size={str(tile_size):5s} peak +{mib:6.0f} MiB  {seconds:5.2f} s  max |difference| to one pass: {diff:.2e}")
+    print(f"tile_size={tile_size!s:5s} peak +{mib:6.0f} MiB  {seconds:5.2f} s  max |difference| to one pass: {diff:.2e}")
 
 # %%
 # Dask: a lazy restoration streamed to disk
@@ -122,10 +121,11 @@ for tile_size, (out, mib, seconds) in runs.items():
 
 chunked = da.from_array(image, chunks=512)
 dask_runs = {}
+scratch = tempfile.TemporaryDirectory(prefix="dci-cnn-dask-")  # removed at the end
 for reps in (1, 2):
     lazy_in = da.block([[chunked] * reps])  # nothing is copied
     lazy_out = deblur(lazy_in).astype(np.float32)
-    store = Path(tempfile.mkdtemp(prefix="dci-cnn-dask-")) / "restored.zarr"
+    store = Path(scratch.name) / f"restored-{reps}.zarr"
     with PeakMemory() as mem, dask.config.set(scheduler="threads", num_workers=2):
         start = time.perf_counter()
         lazy_out.to_zarr(str(store))
@@ -166,6 +166,7 @@ for ax in (ax1, ax2):
     ax.axvline(127.5, color="yellow", lw=0.6, ls=":")
     ax.set_axis_off()
 plt.show()
+scratch.cleanup()
 
 # %%
 # For images larger than memory, read lazily and write lazily, e.g.

@@ -29,7 +29,8 @@ from dci_cnn.cli import main as dci_cnn
 # evaluation scores gray images (the gray model), converting colour files
 # with the ITU-R 601 luma weights.
 
-folder = Path(tempfile.mkdtemp(prefix="dci-cnn-eval-"))
+scratch = tempfile.TemporaryDirectory(prefix="dci-cnn-eval-")  # removed at the end
+folder = Path(scratch.name)
 for name in ["camera", "astronaut", "coffee", "chelsea", "rocket", "immunohistochemistry"]:
     io.imsave(folder / f"{name}.png", getattr(data, name)(), check_contrast=False)
 
@@ -77,6 +78,7 @@ ax2.set_ylabel("PSNR-B (dB)")
 ax2.set_title("PSNR-B of JPEG input (dashed) and output")
 ax2.legend(fontsize=7, ncol=2)
 plt.show()
+scratch.cleanup()
 
 # %%
 # At 32 x 32 pixels an image is only 4 x 4 JPEG blocks: there is little

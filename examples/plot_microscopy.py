@@ -95,7 +95,7 @@ s_in = psnr(nuclei16, nuclei16_jpeg, data_range=rng16), ssim(nuclei16, nuclei16_
 s_out = psnr(nuclei16, restored16, data_range=rng16), ssim(nuclei16, restored16, data_range=rng16)
 
 fig, axes = plt.subplots(1, 3, figsize=(10, 3.8), layout="constrained")
-kw = dict(cmap="magma", vmin=lo, vmax=hi)
+kw = {"cmap": "magma", "vmin": lo, "vmax": hi}
 panel(axes[0], nuclei16_jpeg[crop], f"uint16 via JPEG q=20\nPSNR {s_in[0]:.2f} dB, SSIM {s_in[1]:.3f}", **kw)
 panel(axes[1], restored16[crop], f"deblur(..., preserve_range=True)\nPSNR {s_out[0]:.2f} dB, SSIM {s_out[1]:.3f}", **kw)
 panel(axes[2], nuclei16[crop], "original 12-bit", **kw)
@@ -123,7 +123,7 @@ for c, name in enumerate(names):
     p_in, p_out = psnr(stack[c], stack_jpeg[c]), psnr(stack[c], stack_restored[c])
     q_in, q_out = ssim(stack[c], stack_jpeg[c]), ssim(stack[c], stack_restored[c])
     print(f"{name:13s} JPEG {p_in:.2f} dB / {q_in:.4f}  ->  restored {p_out:.2f} dB / {q_out:.4f}")
-    kw = dict(cmap="gray", vmin=0, vmax=1)
+    kw = {"cmap": "gray", "vmin": 0, "vmax": 1}
     panel(axes[c, 0], stack_jpeg[c][crop], f"{name}, JPEG q=15\nPSNR {p_in:.2f} dB, SSIM {q_in:.3f}", **kw)
     panel(axes[c, 1], stack_restored[c][crop], f"restored\nPSNR {p_out:.2f} dB, SSIM {q_out:.3f}", **kw)
     panel(axes[c, 2], stack[c][crop], "original", **kw)

@@ -101,7 +101,7 @@ for name, clean, degraded, restored in zip(names, stack, stack_jpeg, stack_resto
     r = float(clean.max()) - float(clean.min())
     clean, degraded = clean.astype(np.float64), degraded.astype(np.float64)
     rows.append((name, psnr(clean, degraded, r), psnr(clean, restored, r), ssim(clean, degraded, r), ssim(clean, restored, r)))
-    print("{:8s} JPEG {:.2f} dB / {:.4f}  ->  restored {:.2f} dB / {:.4f}".format(rows[-1][0], rows[-1][1], rows[-1][3], rows[-1][2], rows[-1][4]))
+    print(f"{rows[-1][0]:8s} JPEG {rows[-1][1]:.2f} dB / {rows[-1][3]:.4f}  ->  restored {rows[-1][2]:.2f} dB / {rows[-1][4]:.4f}")
 
 fig, ax = plt.subplots(figsize=(7, 3.6), layout="constrained")
 x = np.arange(len(rows))
@@ -132,7 +132,7 @@ v_clean, v_jpeg, v_out = ndvi(stack), ndvi(stack_jpeg), ndvi(stack_restored)
 crop = np.s_[470:598, 30:158]  # fields and roads below the clouds
 fig, axes = plt.subplots(1, 3, figsize=(10, 3.8), layout="constrained")
 vmin, vmax = np.percentile(v_clean[crop], (1, 99))
-kw = dict(cmap="RdYlGn", vmin=vmin, vmax=vmax)
+kw = {"cmap": "RdYlGn", "vmin": vmin, "vmax": vmax}
 panel(axes[0], v_jpeg[crop], f"NDVI from JPEG bands\nPSNR {psnr(v_clean, v_jpeg, 2.0):.2f} dB, SSIM {ssim(v_clean, v_jpeg, 2.0):.3f}", **kw)
 panel(axes[1], v_out[crop], f"NDVI from restored bands\nPSNR {psnr(v_clean, v_out, 2.0):.2f} dB, SSIM {ssim(v_clean, v_out, 2.0):.3f}", **kw)
 panel(axes[2], v_clean[crop], "NDVI from original bands", **kw)

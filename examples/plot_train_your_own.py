@@ -33,7 +33,8 @@ from dci_cnn.degrade import jpeg
 from dci_cnn.metrics import psnr, ssim
 from dci_cnn.train import main as train_main
 
-work = Path(tempfile.mkdtemp(prefix="dci-cnn-train-"))
+scratch = tempfile.TemporaryDirectory(prefix="dci-cnn-train-")  # removed at the end
+work = Path(scratch.name)
 
 # %%
 # A folder of clean images
@@ -125,6 +126,7 @@ for ax, (name, image) in zip(axes, outputs.items()):
     ax.set_title(title, fontsize=9)
     ax.set_axis_off()
 plt.show()
+scratch.cleanup()
 
 # %%
 # To fine-tune from the shipped weights instead of starting from scratch,
