@@ -84,10 +84,27 @@ def test_grown_model_computes_what_the_smaller_one_did():
     assert any((p != 0).any() for n, p in big.named_parameters() if n.startswith("mid.2.conv1"))
 
 
+def test_widened_model_computes_what_the_narrow_one_did_and_learns_its_new_channels():
+    torch.manual_seed(0)
+    narrow = build_model("dciunet", channels=3, widths=(16, 32, 64), blocks=(1, 1, 2))
+    for p in narrow.parameters():
+        nn.init.uniform_(p, -0.1, 0.1)
+    wide = load_grown(build_model("dciunet", channels=3, widths=(24, 48, 96), blocks=(2, 1, 3)), narrow.state_dict())
+    x = torch.rand(2, 3, 32, 32)
+    torch.testing.assert_close(wide.eval()(x), narrow.eval()(x))
+    torch.testing.assert_close(wide.head.weight[:16], narrow.head.weight)
+    wide.train()
+    (wide(x) - x.flip(-1)).pow(2).mean().backward()
+    assert (wide.head.weight.grad[16:] != 0).any()  # new feature channels: zero, but not stuck
+    assert (wide.enc1[0].conv2.weight.grad[:, 32:] != 0).any()  # new hidden channels start to be read
+    assert (wide.up1.weight.grad[:, 32:] != 0).any()  # ConvTranspose2d: outputs on dim 1
+
+
 def test_growing_refuses_weights_that_do_not_fit():
-    small = build_model("dciunet", channels=1, widths=(16, 32, 64))
     with pytest.raises(ValueError, match="shape"):
-        load_grown(build_model("dciunet", channels=1), small.state_dict())
+        load_grown(build_model("dciunet", channels=1, widths=(16, 32, 64)), build_model("dciunet", channels=1).state_dict())
+    with pytest.raises(ValueError, match="shape"):
+        load_grown(build_model("dcicnn", channels=1, width=64), build_model("dcicnn", channels=1, width=32).state_dict())
     with pytest.raises(ValueError, match="the model lacks"):
         load_grown(build_model("dciunet", channels=1), build_model("dciunet", channels=1, blocks=(1, 1, 3)).state_dict())
     with pytest.raises(ValueError, match="not whole residual blocks"):

@@ -202,26 +202,31 @@ def build_model(arch, **kwargs):
 
 
 def load_grown(model, state):
-    """Load weights of a model with fewer residual blocks into a deeper one.
+    """Load weights of a smaller U-Net into a deeper or wider one.
 
     Parameters present in ``state`` are copied; each residual block that
-    ``state`` lacks starts as an identity (its second convolution zeroed),
-    so the grown model computes exactly what the smaller one did and
-    training continues from there. With matching shapes this is a plain
-    ``load_state_dict``.
+    ``state`` lacks starts as an identity (its second convolution zeroed).
+    Wider feature maps (``widths``) keep the old weights in their first
+    channels: the new channels of every feature map start at zero and each
+    residual block's new hidden channels feed nothing yet, while the weights
+    that read new channels start random, so gradients reach them. The grown
+    model computes exactly what the smaller one did and training continues
+    from there. With matching shapes this is a plain ``load_state_dict``.
 
     Parameters
     ----------
     model : torch.nn.Module
-        The (deeper) model to fill, changed in place.
+        The (deeper or wider) model to fill, changed in place.
     state : dict of str to Tensor
         Weights of the smaller model.
 
     Raises
     ------
     ValueError
-        If ``state`` has parameters ``model`` lacks or of another shape, or
-        lacks any parameter that is not part of a whole residual block.
+        If ``state`` has parameters ``model`` lacks, lacks any parameter that
+        is not part of a whole residual block, or has a parameter larger
+        than the model's, or smaller in a model that is not a
+        :class:`DCIUNet`.
     """
     own = model.state_dict()
     unexpected = sorted(set(state) - set(own))
@@ -236,16 +241,42 @@ def load_grown(model, state):
     covered = {f"{name}.{k}" for name, block in new_blocks for k in block.state_dict()}
     if missing - covered:
         raise ValueError(f"weights lack parameters that are not whole residual blocks: {sorted(missing - covered)[:4]}")
-    wrong = [k for k, v in state.items() if v.shape != own[k].shape]
+    widen = isinstance(model, DCIUNet)
+    wrong = [k for k, v in state.items()
+             if v.shape != own[k].shape and not (widen and v.ndim == own[k].ndim
+                                                 and all(a <= b for a, b in zip(v.shape, own[k].shape)))]
     if wrong:
         raise ValueError(f"weights do not fit the model: {wrong[0]} has shape {tuple(state[wrong[0]].shape)}, "
                          f"the model's is {tuple(own[wrong[0]].shape)}")
-    model.load_state_dict(state, strict=False)
     with torch.no_grad():
+        for name, module in model.named_modules():
+            if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)) and f"{name}.weight" in state:
+                _load_widened(module, state[f"{name}.weight"], state[f"{name}.bias"], hidden=name.endswith(".conv1"),
+                              reads_hidden=name.endswith(".conv2"))
         for _, block in new_blocks:
             block.conv2.weight.zero_()
             block.conv2.bias.zero_()
     return model
+
+
+def _load_widened(conv, weight, bias, *, hidden, reads_hidden):
+    """Copy ``weight`` and ``bias`` into the leading channels of a convolution at least as wide.
+
+    New output channels are zeroed unless they are a residual block's hidden
+    channels (``hidden``); new input channels read from hidden channels
+    (``reads_hidden``) are zeroed; any other new weight keeps its random
+    initialization.
+    """
+    out_dim = 1 if isinstance(conv, nn.ConvTranspose2d) else 0
+    n_in, n_out = weight.shape[1 - out_dim], weight.shape[out_dim]
+    w = conv.weight.movedim(out_dim, 0)  # (out, in, kh, kw) view
+    w[:n_out, :n_in] = weight.movedim(out_dim, 0)
+    conv.bias[:n_out] = bias
+    if not hidden:
+        w[n_out:] = 0
+        conv.bias[n_out:] = 0
+    if reads_hidden:
+        w[:, n_in:] = 0
 
 
 def fold_batchnorm(module):

@@ -307,8 +307,8 @@ def build_parser(parser=None):
     parser.add_argument("--stop-at", type=int, default=0,
                         help="stop (with a checkpoint) at this step of the --steps schedule; --resume continues it")
     parser.add_argument("--time-limit", type=float, default=0, help="stop after this many minutes (0: no limit)")
-    parser.add_argument("--init", help="start from these weights (a model name or .safetensors path); a model with more "
-                        "residual blocks (--arch-args) starts from them with its extra blocks as identities")
+    parser.add_argument("--init", help="start from these weights (a model name or .safetensors path); a U-Net with more "
+                        "residual blocks or wider features (--arch-args) starts from them computing what they did")
     parser.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
     parser.add_argument("--export", help="write the final weights and card to this .safetensors path")
     parser.add_argument("--overwrite", action="store_true", help="let --export replace existing files")
