@@ -54,6 +54,16 @@ def test_tiny_run_exports_a_model_with_its_card(photos, tmp_path):
     assert load_model(export).card["training"]["degradation"] == "mixed"
 
 
+def test_time_limit_stops_validates_and_exports_the_step_it_reached(photos, tmp_path):
+    export = tmp_path / "mine.safetensors"
+    _run(photos, tmp_path / "run", "--steps", "50", "--val-every", "40", "--time-limit", "1e-9", "--export", str(export))
+    training = json.loads(export.with_suffix(".json").read_text())["training"]
+    with open(tmp_path / "run" / "log.csv", newline="") as log:
+        rows = list(csv.DictReader(log))
+    assert training["step"] == 1 and [r["step"] for r in rows] == ["1"]
+    assert training["val_psnr_out"] == float(rows[0]["val_psnr_out"]) > 0
+
+
 def test_export_never_overwrites_without_flag(photos, tmp_path):
     export = tmp_path / "mine.safetensors"
     export.write_bytes(b"older model")
@@ -122,6 +132,7 @@ def test_torchrun_data_parallel_on_two_cpu_processes(photos, tmp_path):
     export = tmp_path / "ddp.safetensors"
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
            "-m", "dci_cnn.train", "--data", str(photos), "--out", str(tmp_path / "run"), *TINY, "--steps", "3",
+           "--time-limit", "60",  # checked on every rank each step, by an all-reduce
            "--export", str(export)]
     result = subprocess.run(cmd, check=False, env=_env(), capture_output=True, text=True, timeout=240)
     assert result.returncode == 0, f"torchrun failed:\n{result.stdout}\n{result.stderr}"

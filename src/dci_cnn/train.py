@@ -124,6 +124,16 @@ def _loss_fn(name):
     raise ValueError(f"unknown loss {name!r}; choose mse, l1 or charbonnier")
 
 
+def _out_of_time(wall, time_limit, device, distributed):
+    """Whether ``--time-limit`` (minutes) has passed; under DDP, on any rank, so all stop at one step."""
+    if not time_limit:
+        return False
+    flag = torch.tensor([float(wall > time_limit * 60)], device=device)
+    if distributed:
+        torch.distributed.all_reduce(flag, op=torch.distributed.ReduceOp.MAX)
+    return bool(flag.item())
+
+
 def _split(files, val_fraction, seed):
     order = np.random.default_rng(seed).permutation(len(files))
     n_val = max(1, round(len(files) * val_fraction)) if len(files) > 1 else 0
@@ -233,14 +243,15 @@ def train(args):
             running = value if running is None else 0.98 * running + 0.02 * value
             bar.update(1)
             bar.set_postfix(loss=f"{running:.5f}", val=row.get("val_psnr_out", "-"))
-            if rank == 0 and (step % args.val_every == 0 or step == args.steps):
+            out_of_time = _out_of_time(wall, args.time_limit, device, distributed)
+            if rank == 0 and (step % args.val_every == 0 or step == args.steps or out_of_time):
                 vin, vout = validate(model, val_pairs, dtype) if val_pairs else (float("nan"),) * 2
                 row = {"val_psnr_in": round(vin, 3), "val_psnr_out": round(vout, 3)}
                 writer.writerow([step, round(wall, 1), f"{running:.6f}", f"{scheduler.get_last_lr()[0]:.3g}", *row.values()])
                 log_file.flush()
             if step % args.checkpoint_every == 0:
                 checkpoint()
-            if args.time_limit and wall > args.time_limit * 60:
+            if out_of_time:
                 break
     finally:
         checkpoint()
