@@ -100,6 +100,17 @@ def test_widened_model_computes_what_the_narrow_one_did_and_learns_its_new_chann
     assert (wide.up1.weight.grad[:, 32:] != 0).any()  # ConvTranspose2d: outputs on dim 1
 
 
+def test_loading_same_shapes_keeps_every_parameter_and_buffer():
+    torch.manual_seed(0)
+    trained = build_model("dcicnn", channels=1, width=8)
+    for name, t in trained.state_dict().items():
+        if t.is_floating_point():
+            t.uniform_(0.5, 1.0) if "running_var" in name else t.uniform_(-0.1, 0.1)
+    loaded = load_grown(build_model("dcicnn", channels=1, width=8), trained.state_dict())
+    x = torch.rand(1, 1, 16, 16)
+    torch.testing.assert_close(loaded.eval()(x), trained.eval()(x))
+
+
 def test_growing_refuses_weights_that_do_not_fit():
     with pytest.raises(ValueError, match="shape"):
         load_grown(build_model("dciunet", channels=1, widths=(16, 32, 64)), build_model("dciunet", channels=1).state_dict())

@@ -248,9 +248,11 @@ def load_grown(model, state):
     if wrong:
         raise ValueError(f"weights do not fit the model: {wrong[0]} has shape {tuple(state[wrong[0]].shape)}, "
                          f"the model's is {tuple(own[wrong[0]].shape)}")
+    wrong_size = {k for k, v in state.items() if v.shape != own[k].shape}
+    model.load_state_dict({k: v for k, v in state.items() if v.shape == own[k].shape}, strict=False)
     with torch.no_grad():
         for name, module in model.named_modules():
-            if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)) and f"{name}.weight" in state:
+            if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)) and f"{name}.weight" in wrong_size:
                 _load_widened(module, state[f"{name}.weight"], state[f"{name}.bias"], hidden=name.endswith(".conv1"),
                               reads_hidden=name.endswith(".conv2"))
         for _, block in new_blocks:
