@@ -241,18 +241,17 @@ def load_grown(model, state):
     covered = {f"{name}.{k}" for name, block in new_blocks for k in block.state_dict()}
     if missing - covered:
         raise ValueError(f"weights lack parameters that are not whole residual blocks: {sorted(missing - covered)[:4]}")
+    resized = [k for k, v in state.items() if v.shape != own[k].shape]
     widen = isinstance(model, DCIUNet)
-    wrong = [k for k, v in state.items()
-             if v.shape != own[k].shape and not (widen and v.ndim == own[k].ndim
-                                                 and all(a <= b for a, b in zip(v.shape, own[k].shape)))]
+    wrong = [k for k in resized if not (widen and state[k].ndim == own[k].ndim
+                                        and all(a <= b for a, b in zip(state[k].shape, own[k].shape)))]
     if wrong:
         raise ValueError(f"weights do not fit the model: {wrong[0]} has shape {tuple(state[wrong[0]].shape)}, "
                          f"the model's is {tuple(own[wrong[0]].shape)}")
-    wrong_size = {k for k, v in state.items() if v.shape != own[k].shape}
-    model.load_state_dict({k: v for k, v in state.items() if v.shape == own[k].shape}, strict=False)
+    model.load_state_dict({k: v for k, v in state.items() if k not in resized}, strict=False)
     with torch.no_grad():
         for name, module in model.named_modules():
-            if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)) and f"{name}.weight" in wrong_size:
+            if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)) and f"{name}.weight" in resized:
                 _load_widened(module, state[f"{name}.weight"], state[f"{name}.bias"], hidden=name.endswith(".conv1"),
                               reads_hidden=name.endswith(".conv2"))
         for _, block in new_blocks:
