@@ -126,11 +126,11 @@ def _loss_fn(name):
 
 def _out_of_time(wall, time_limit, device, distributed):
     """Whether ``--time-limit`` (minutes) has passed; under DDP, on any rank, so all stop at one step."""
-    if not time_limit:
-        return False
-    flag = torch.tensor([float(wall > time_limit * 60)], device=device)
-    if distributed:
-        torch.distributed.all_reduce(flag, op=torch.distributed.ReduceOp.MAX)
+    late = bool(time_limit) and wall > time_limit * 60
+    if not (time_limit and distributed):
+        return late
+    flag = torch.tensor([float(late)], device=device)
+    torch.distributed.all_reduce(flag, op=torch.distributed.ReduceOp.MAX)
     return bool(flag.item())
 
 
