@@ -15,7 +15,8 @@ from PIL import Image
 from skimage import data
 
 from dci_cnn import deblur, load_model
-from dci_cnn.train import main
+from dci_cnn.imageio import find_images
+from dci_cnn.train import main, validation_set
 
 TINY = ["--arch", "dcicnn", "--arch-args", '{"width": 8, "residual": true}', "--patch-size", "32", "--batch-size", "4",
         "--val-every", "2", "--val-images", "1", "--val-fraction", "0.25", "--threads", "1", "--quiet"]
@@ -45,7 +46,7 @@ def test_tiny_run_exports_a_model_with_its_card(photos, tmp_path):
     card = json.loads(export.with_suffix(".json").read_text())
     assert card["description"] == "test model" and card["architecture"] == "dcicnn"
     assert card["training"]["step"] == 4 and card["training"]["files"] == 3 and card["training"]["validation_files"] == 1
-    assert card["training"]["command"].startswith("dci-cnn train --data")
+    assert card["training"]["command"].startswith("dci-cnn train --data") and card["training"]["validation_crop"] == 192
     with open(tmp_path / "run" / "log.csv", newline="") as log:
         rows = list(csv.DictReader(log))
     assert [r["step"] for r in rows] == ["2", "4"] and float(rows[-1]["val_psnr_in"]) > 0
@@ -62,6 +63,14 @@ def test_time_limit_stops_validates_and_exports_the_step_it_reached(photos, tmp_
         rows = list(csv.DictReader(log))
     assert training["step"] == 1 and [r["step"] for r in rows] == ["1"]
     assert training["val_psnr_out"] == float(rows[0]["val_psnr_out"]) > 0
+
+
+def test_validation_crops_have_the_asked_size_cut_to_the_image_and_to_jpeg_blocks(photos):
+    files = find_images(photos)
+    assert {p[0].shape for p in validation_set(files, 1, size=100)} == {(96, 96)}
+    assert {p[1].shape[:2] for p in validation_set(files, 3, size=1000)} == {(160, 160), (144, 144)}
+    with pytest.raises(ValueError, match="at least 8"):
+        validation_set(files, 1, size=4)
 
 
 def test_export_never_overwrites_without_flag(photos, tmp_path):

@@ -82,7 +82,12 @@ def _to_nchw(array):
 
 
 def validation_set(files, channels, qualities=(10, 30), size=192):
-    """Fixed (degraded, clean) pairs: centre crops of the validation files at fixed JPEG qualities."""
+    """Fixed (degraded, clean) pairs: centre crops of the validation files at fixed JPEG qualities.
+
+    ``size`` is the crop side, cut to the image and rounded down to a multiple of 8 (the JPEG block).
+    """
+    if size < 8:
+        raise ValueError(f"validation crop size must be at least 8 pixels, got {size}")
     pairs = []
     for f in files:
         image = as_channels(read_image(f), channels)
@@ -166,7 +171,7 @@ def train(args):
     if distributed:
         train_files = train_files[rank :: torch.distributed.get_world_size()]
     dataset = PatchDataset(train_files, args.channels, args.degradation, args.patch_size)
-    val_pairs = validation_set(val_files[: args.val_images], args.channels) if rank == 0 else []
+    val_pairs = validation_set(val_files[: args.val_images], args.channels, size=args.val_size) if rank == 0 else []
 
     arguments = {"channels": args.channels, **json.loads(args.arch_args)}
     torch.manual_seed(args.seed)
@@ -270,6 +275,7 @@ def train(args):
                 "data": str(args.data),
                 "files": len(train_files),
                 "validation_files": len(val_files),
+                "validation_crop": args.val_size,
                 "degradation": args.degradation,
                 "patch_size": args.patch_size,
                 "batch_size": args.batch_size,
@@ -313,6 +319,9 @@ def build_parser(parser=None):
                         "fine-tuning stages so validation files stay unseen and the logs compare")
     parser.add_argument("--val-fraction", type=float, default=0.05)
     parser.add_argument("--val-images", type=int, default=20)
+    parser.add_argument("--val-size", type=int, default=192,
+                        help="side of the validation centre crops in pixels (rounded down to a multiple of 8); "
+                        "larger crops let a network with a wide receptive field show what it learned")
     parser.add_argument("--val-every", type=int, default=250)
     parser.add_argument("--checkpoint-every", type=int, default=250)
     parser.add_argument("--stop-at", type=int, default=0,
