@@ -23,6 +23,17 @@ def _random_weights(arch, channels, folder, seed=0):
     return str(path)
 
 
+@pytest.fixture(autouse=True)
+def float32_inference(monkeypatch):
+    """Run ``deblur`` in float32, where tiles, strips and one pass agree to rounding.
+
+    In bf16, oneDNN picks kernels by tensor shape (AMX CPUs do), so windows of
+    another shape than the whole plane round differently: a few 1e-3. Tests of
+    the reduced precision ask for it with ``monkeypatch.setattr(core, "fast_dtype", ...)``.
+    """
+    monkeypatch.setattr("dci_cnn._deblur.fast_dtype", lambda device: None)
+
+
 @pytest.fixture(scope="session")
 def random_models(tmp_path_factory):
     """Paths of random-weight models: ``{"unet1", "unet3", "paper1"}``."""

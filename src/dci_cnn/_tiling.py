@@ -1,4 +1,4 @@
-"""Tiles and strips: run a network over planes of any size in bounded memory, identical to one pass.
+"""Tiles and strips: run a network over planes of any size in bounded memory, as one pass would.
 
 A plane is padded (bottom/right, mirror) to the architecture's size
 multiple. Networks that stream (:mod:`dci_cnn._streaming`) run down it in
