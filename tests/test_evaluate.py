@@ -64,3 +64,14 @@ def test_record_writes_means_into_the_card(images, tmp_path, random_models):
     entry = card["metrics"][images[0].parent.name]["jpeg"]
     assert entry["QF10@32"]["images"] == 2 and entry["command"].startswith("dci-cnn evaluate --data")
     assert load_model(model).card["sha256"] == card["sha256"]
+
+
+def test_record_into_a_missing_card_raises_weights_error(images, tmp_path, random_models):
+    import shutil
+
+    from dci_cnn.weights import WeightsError
+
+    model = tmp_path / "m.safetensors"
+    shutil.copy(random_models["unet1"], model)
+    with pytest.raises(WeightsError, match="card.*missing"):
+        main(["--data", str(images[0].parent), "--model", str(model), "--quality", "10", "--sizes", "32", "--record"])

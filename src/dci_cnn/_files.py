@@ -1,12 +1,18 @@
-"""Atomic file writes: a temporary file in the target's folder, renamed into place."""
+"""Atomic file writes (a temporary file renamed into place) and an advisory lock for updates."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from pathlib import Path
 
-__all__ = ["atomic_write"]
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None
+
+__all__ = ["atomic_write", "locked"]
 
 
 def atomic_write(path, write, *, overwrite=False):
@@ -30,3 +36,33 @@ def atomic_write(path, write, *, overwrite=False):
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+@contextlib.contextmanager
+def locked(path):
+    """Hold an exclusive advisory lock on the existing file ``path`` for a read-modify-write.
+
+    Every updater that reads, changes and :func:`atomic_write`-s the file
+    inside ``with locked(path):`` takes its turn, so none loses another's
+    change. The lock follows the replacement: a waiter that wakes on the
+    file that was swapped out locks the new one instead. Advisory (only
+    cooperating updaters wait) and a no-op where ``fcntl`` is missing (Windows).
+    """
+    if fcntl is None:
+        yield
+        return
+    while True:
+        handle = open(path, "rb")  # noqa: SIM115 -- held open for the lock, closed below
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            held, now = os.fstat(handle.fileno()), os.stat(path)
+        except BaseException:
+            handle.close()
+            raise
+        if (held.st_dev, held.st_ino) == (now.st_dev, now.st_ino):
+            break
+        handle.close()
+    try:
+        yield
+    finally:
+        handle.close()

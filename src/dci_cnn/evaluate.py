@@ -19,7 +19,7 @@ import numpy as np
 
 from . import metrics
 from ._deblur import deblur
-from ._files import atomic_write
+from ._files import atomic_write, locked
 from .degrade import gaussian_blur, gaussian_noise, jpeg, resize, to_uint8
 from .imageio import as_channels, find_images, read_image
 from .weights import card_path, load_model, model_card, model_for, write_card
@@ -155,15 +155,19 @@ def record_in_card(model, data_name, degradation, summary, command):
     Stored as ``metrics[data_name][degradation]["QF<q>"]`` (with ``"@<size>"`` appended for resized
     sets): PSNR, SSIM, PSNR-B in and out, rounded, plus the command that measured them. Pass
     ``"<degradation> self-ensemble"`` as ``degradation`` for results of the self-ensemble.
+    Concurrent calls on one card take turns under an advisory lock (none on Windows).
     """
-    card = model_card(model)
-    entry = card.setdefault("metrics", {}).setdefault(data_name, {}).setdefault(degradation, {})
-    for s in summary:
-        key = f"QF{s['quality']}" + ("" if s["size"] == "native" else f"@{s['size']}")
-        entry[key] = {k: round(s[k], 4) for k in ("psnr_in", "psnr_out", "psnr_gain", "ssim_in", "ssim_out", "psnr_b_in", "psnr_b_out")}
-        entry[key]["images"] = s["images"]
-    entry["command"] = command
-    write_card(card_path(model), card)
+    card_file = card_path(model)
+    model_card(model)  # a missing or broken card raises WeightsError before any lock is taken
+    with locked(card_file):  # two runs finishing together both land
+        card = model_card(model)
+        entry = card.setdefault("metrics", {}).setdefault(data_name, {}).setdefault(degradation, {})
+        for s in summary:
+            key = f"QF{s['quality']}" + ("" if s["size"] == "native" else f"@{s['size']}")
+            entry[key] = {k: round(s[k], 4) for k in ("psnr_in", "psnr_out", "psnr_gain", "ssim_in", "ssim_out", "psnr_b_in", "psnr_b_out")}
+            entry[key]["images"] = s["images"]
+        entry["command"] = command
+        write_card(card_file, card)
 
 
 def tile_size_arg(text):
