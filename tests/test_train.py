@@ -110,6 +110,9 @@ def test_init_grows_a_deeper_model_from_trained_weights(photos, tmp_path):
           "--export", str(grown), "--init", str(small)])
     card = load_model(grown).card
     assert card["arguments"]["blocks"] == [1, 2, 3] and card["training"]["init"] == str(small)
+    small_card = load_model(small).card
+    assert card["training"]["init_sha256"] == small_card["sha256"]
+    assert card["training"]["previous_stages"] == [small_card["training"]]  # its lineage: the stage that made it
     image = data.camera()[:64, :64]
     np.testing.assert_allclose(deblur(image, model=grown), deblur(image, model=small), atol=2e-3)
 
@@ -159,3 +162,13 @@ def test_split_seed_fixes_the_validation_files_across_seeds(photos, tmp_path):
     by_split = {split: val_psnr_in(f"split{split}", "--seed", "1", "--split-seed", str(split)) for split in range(4)}
     assert len({tuple(v) for v in by_split.values()}) > 1
     assert val_psnr_in("other-seed", "--seed", "2", "--split-seed", "3") == by_split[3]
+
+
+def test_stages_of_chains_a_cards_lineage_oldest_first():
+    from dci_cnn.train import stages_of
+
+    first = {"command": "dci-cnn train a", "step": 10}
+    second = {"command": "dci-cnn train b", "step": 20, "previous_stages": [first]}
+    assert stages_of({"sha256": "x", "training": second}) == [first, {"command": "dci-cnn train b", "step": 20}]
+    assert second["previous_stages"] == [first]  # the card itself is left as it was
+    assert stages_of({"sha256": "x"}) == []  # a card without a training record has no known stages

@@ -29,7 +29,7 @@ from .imageio import as_channels, find_images, read_image
 from .models import ARCHITECTURES, build_model, load_grown
 from .weights import read_verified, save_weights
 
-__all__ = ["PatchDataset", "build_parser", "main", "train"]
+__all__ = ["PatchDataset", "build_parser", "main", "stages_of", "train"]
 
 
 class PatchDataset:
@@ -139,6 +139,18 @@ def _out_of_time(wall, time_limit, device, distributed):
     return bool(flag.item())
 
 
+def stages_of(card):
+    """The training stages that made a model, oldest first: its card's ``previous_stages``, then its last stage.
+
+    A run started with ``--init`` stores this list in its own card, so a model
+    fine-tuned in many stages keeps the command and numbers of each.
+    """
+    training = dict(card.get("training") or {})
+    if not training:
+        return []
+    return [*training.pop("previous_stages", []), training]
+
+
 def _split(files, val_fraction, seed):
     order = np.random.default_rng(seed).permutation(len(files))
     n_val = max(1, round(len(files) * val_fraction)) if len(files) > 1 else 0
@@ -176,11 +188,13 @@ def train(args):
     arguments = {"channels": args.channels, **json.loads(args.arch_args)}
     torch.manual_seed(args.seed)
     model = build_model(args.arch, **arguments)
+    lineage = {}
     if args.init:
         card, state = read_verified(args.init)
         if card["architecture"] != args.arch:
             raise ValueError(f"--init {args.init} is a {card['architecture']} model, not {args.arch}")
         load_grown(model, state)
+        lineage = {"init_sha256": card["sha256"], "previous_stages": stages_of(card)}
     model = model.to(device).to(memory_format=torch.channels_last)
     optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
     if args.schedule == "cosine":
@@ -285,6 +299,7 @@ def train(args):
                 "init": str(args.init) if args.init else None,
                 "command": "dci-cnn train " + shlex.join(args.argv),
                 **final,
+                **lineage,
             },
             "metrics": {},
         }
