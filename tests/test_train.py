@@ -113,6 +113,8 @@ def test_init_grows_a_deeper_model_from_trained_weights(photos, tmp_path):
     small_card = load_model(small).card
     assert card["training"]["init_sha256"] == small_card["sha256"]
     assert card["training"]["previous_stages"] == [small_card["training"]]  # its lineage: the stage that made it
+    total = small_card["training"]["wall_time_s"] + card["training"]["wall_time_s"]
+    assert card["training"]["total_wall_time_s"] == pytest.approx(total, abs=0.11)
     image = data.camera()[:64, :64]
     np.testing.assert_allclose(deblur(image, model=grown), deblur(image, model=small), atol=2e-3)
 

@@ -300,6 +300,7 @@ def train(args):
                 "command": "dci-cnn train " + shlex.join(args.argv),
                 **final,
                 **lineage,
+                "total_wall_time_s": round(sum(s.get("wall_time_s", 0) for s in lineage.get("previous_stages", [])) + wall, 1),
             },
             "metrics": {},
         }
