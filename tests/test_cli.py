@@ -91,6 +91,8 @@ def test_models_lists_shipped_models(capsys):
     assert main(["models"]) == 0
     text = capsys.readouterr().out
     assert "dci-unet-gray" in text and "dci-unet-color" in text
+    lines = text.splitlines()
+    assert len({line.index(" params") for line in lines}) == 1  # one column, however long the names
     assert main(["models", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert {r["name"] for r in rows} >= {"dci-unet-gray", "dci-unet-color"}

@@ -100,13 +100,15 @@ def cmd_deblur(args):
 def cmd_models(args):
     """List the shipped models with their cards' key facts."""
     rows = []
-    for name in list_models():
+    names = list_models()
+    width = max(map(len, names), default=0)
+    for name in names:
         card = model_card(name)
         if args.json:
             rows.append(card)
             continue
         channels = card["arguments"].get("channels", 1)
-        print(f"{name:18s} {'RGB' if channels == 3 else 'gray':4s} {card['architecture']:8s} "
+        print(f"{name:{width}s}  {'RGB' if channels == 3 else 'gray':4s} {card['architecture']:8s} "
               f"{card['parameters']:>9,d} params  {card.get('description', '')}")
     if args.json:
         print(json.dumps(rows, indent=1))
