@@ -174,3 +174,30 @@ def test_stages_of_chains_a_cards_lineage_oldest_first():
     assert stages_of({"sha256": "x", "training": second}) == [first, {"command": "dci-cnn train b", "step": 20}]
     assert second["previous_stages"] == [first]  # the card itself is left as it was
     assert stages_of({"sha256": "x"}) == []  # a card without a training record has no known stages
+
+
+def test_ema_is_validated_exported_checkpointed_and_resumed(photos, tmp_path):
+    from safetensors.torch import load_file
+
+    ema = ["--degradation", "paper", "--loss", "mse", "--ema", "0.5", "--lr", "1e-2"]
+    export = tmp_path / "ema.safetensors"
+    _run(photos, tmp_path / "straight", "--steps", "4", *ema, "--export", str(export))
+    _run(photos, tmp_path / "split", "--steps", "4", "--stop-at", "2", *ema)
+    _run(photos, tmp_path / "split", "--steps", "4", "--resume", *ema)
+    a = torch.load(tmp_path / "straight" / "checkpoint.pt", weights_only=True)
+    b = torch.load(tmp_path / "split" / "checkpoint.pt", weights_only=True)
+    exported = load_file(export)
+    for key, value in exported.items():
+        torch.testing.assert_close(value, a["ema"][f"module.{key}"])  # the average is what ships
+        torch.testing.assert_close(a["ema"][f"module.{key}"], b["ema"][f"module.{key}"], rtol=1e-5, atol=1e-6)
+    assert any(not torch.equal(exported[k], a["model"][k]) for k in exported)  # and it is not the last weights
+    assert int(a["ema"]["n_averaged"]) == 4
+    assert json.loads(export.with_suffix(".json").read_text())["training"]["optimizer"].endswith("EMA 0.5")
+
+
+def test_ema_decay_outside_0_1_and_resume_without_average_are_refused(photos, tmp_path):
+    with pytest.raises(ValueError, match="--ema must be a decay in"):
+        _run(photos, tmp_path / "run", "--steps", "1", "--ema", "1")
+    _run(photos, tmp_path / "plain", "--steps", "2", "--stop-at", "1")
+    with pytest.raises(ValueError, match="without --ema"):
+        _run(photos, tmp_path / "plain", "--steps", "2", "--resume", "--ema", "0.9")

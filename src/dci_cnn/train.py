@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm import tqdm
 
 from .degrade import PRESETS, degrade, jpeg
@@ -170,6 +171,8 @@ def train(args):
     if distributed:
         torch.distributed.init_process_group("nccl" if torch.cuda.is_available() and args.device != "cpu" else "gloo")
         rank = torch.distributed.get_rank()
+    if not 0 <= args.ema < 1:
+        raise ValueError(f"--ema must be a decay in [0, 1) (0 disables it), got {args.ema}")
     device = resolve_device(args.device)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -201,6 +204,9 @@ def train(args):
         scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=args.steps, eta_min=args.lr * 0.01)
     else:
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)
+    ema = None
+    if args.ema:
+        ema = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(args.ema), use_buffers=True)
     step, wall = 0, 0.0
     if args.resume and ckpt_path.is_file():
         ckpt = torch.load(ckpt_path, map_location=device, weights_only=True)
@@ -208,6 +214,12 @@ def train(args):
         optimizer.load_state_dict(ckpt["optimizer"])
         scheduler.load_state_dict(ckpt["scheduler"])
         step, wall = ckpt["step"], ckpt["wall_time_s"]
+        if ema is not None:
+            if "ema" not in ckpt:
+                raise ValueError(f"{ckpt_path} was written without --ema; resume without it or start a new --out")
+            ema.load_state_dict(ckpt["ema"])
+    # what is validated and exported: the moving average of the weights with --ema, else the weights
+    final_model = ema.module if ema is not None else model
     net = torch.nn.parallel.DistributedDataParallel(model) if distributed else model
     loss_fn = _loss_fn(args.loss)
     dtype = fast_dtype(device) if args.precision == "auto" else {"float32": None, "bf16": torch.bfloat16}[args.precision]
@@ -228,6 +240,7 @@ def train(args):
                     "scheduler": scheduler.state_dict(),
                     "step": step,
                     "wall_time_s": wall,
+                    **({"ema": ema.state_dict()} if ema is not None else {}),
                 },
                 ckpt_path,
             )
@@ -256,6 +269,8 @@ def train(args):
                 torch.nn.utils.clip_grad_norm_(model.parameters(), args.clip_grad)
             optimizer.step()
             scheduler.step()
+            if ema is not None:
+                ema.update_parameters(model)
             step += 1
             wall = time.perf_counter() - started
             value = loss.item()
@@ -264,7 +279,7 @@ def train(args):
             bar.set_postfix(loss=f"{running:.5f}", val=row.get("val_psnr_out", "-"))
             out_of_time = _out_of_time(wall, args.time_limit, device, distributed)
             if rank == 0 and (step % args.val_every == 0 or step == args.steps or out_of_time):
-                vin, vout = validate(model, val_pairs, dtype) if val_pairs else (float("nan"),) * 2
+                vin, vout = validate(final_model, val_pairs, dtype) if val_pairs else (float("nan"),) * 2
                 row = {"val_psnr_in": round(vin, 3), "val_psnr_out": round(vout, 3)}
                 writer.writerow([step, round(wall, 1), f"{running:.6f}", f"{scheduler.get_last_lr()[0]:.3g}", *row.values()])
                 log_file.flush()
@@ -294,7 +309,7 @@ def train(args):
                 "patch_size": args.patch_size,
                 "batch_size": args.batch_size,
                 "loss": args.loss,
-                "optimizer": f"Adam lr {args.lr} {args.schedule}",
+                "optimizer": f"Adam lr {args.lr} {args.schedule}" + (f", EMA {args.ema}" if args.ema else ""),
                 "precision": str(dtype) if dtype else "float32",
                 "init": str(args.init) if args.init else None,
                 "command": "dci-cnn train " + shlex.join(args.argv),
@@ -304,7 +319,7 @@ def train(args):
             },
             "metrics": {},
         }
-        save_weights(model, args.export, card, overwrite=args.overwrite)
+        save_weights(final_model, args.export, card, overwrite=args.overwrite)
     if distributed:
         torch.distributed.destroy_process_group()
     return final
@@ -326,6 +341,9 @@ def build_parser(parser=None):
     parser.add_argument("--schedule", default="cosine", choices=["cosine", "constant"])
     parser.add_argument("--loss", default="charbonnier", choices=["mse", "l1", "charbonnier"])
     parser.add_argument("--clip-grad", type=float, default=1.0, help="max gradient norm; 0 disables")
+    parser.add_argument("--ema", type=float, default=0.0,
+                        help="validate and export an exponential moving average of the weights with this decay "
+                        "per step (e.g. 0.999; 0: the weights as they are)")
     parser.add_argument("--precision", default="auto", choices=["auto", "float32", "bf16"])
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
