@@ -158,7 +158,8 @@ def record_in_card(model, data_name, degradation, summary, command):
     Concurrent calls on one card take turns under an advisory lock (none on Windows).
     """
     card_file = card_path(model)
-    model_card(model)  # a missing or broken card raises WeightsError before any lock is taken
+    if not card_file.is_file():
+        model_card(model)  # raises the WeightsError that names the missing card (there is nothing to lock)
     with locked(card_file):  # two runs finishing together both land
         card = model_card(model)
         entry = card.setdefault("metrics", {}).setdefault(data_name, {}).setdefault(degradation, {})
