@@ -1,4 +1,4 @@
-"""The tables of docs/paper.md are the model cards' numbers, as tools/paper_tables.py lays them out."""
+"""The tables of model numbers in the README and the docs are the cards' numbers, as tools/docs_tables.py lays them out."""
 
 import importlib.util
 from pathlib import Path
@@ -9,18 +9,19 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
-def paper_tables():
-    spec = importlib.util.spec_from_file_location("paper_tables", ROOT / "tools" / "paper_tables.py")
+def docs_tables():
+    spec = importlib.util.spec_from_file_location("docs_tables", ROOT / "tools" / "docs_tables.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
-def test_paper_page_tables_match_the_cards(paper_tables):
-    page = (ROOT / "docs" / "paper.md").read_text()
-    assert paper_tables.filled(page) == page, "run: python tools/paper_tables.py --write docs/paper.md"
+@pytest.mark.parametrize("page", ["README.md", "docs/paper.md", "docs/user-guide/models.md"])
+def test_page_tables_match_the_cards(docs_tables, page):
+    text = (ROOT / page).read_text()
+    assert docs_tables.filled(text, docs_tables.PAGES[page]) == text, "run: python tools/docs_tables.py --write"
 
 
-def test_a_page_without_the_markers_is_refused(paper_tables):
-    with pytest.raises(ValueError, match="no '<!-- paper_tables: cards -->' block"):
-        paper_tables.filled("# a page without tables\n")
+def test_a_page_without_the_markers_is_refused(docs_tables):
+    with pytest.raises(ValueError, match="no '<!-- docs_tables: cards -->' block"):
+        docs_tables.filled("# a page without tables\n", docs_tables.PAGES["docs/paper.md"])
