@@ -74,6 +74,7 @@ def test_headless_reports_unavailable_device():
 def test_auto_tile_size_on_cpu_covers_the_halo():
     assert auto_tile_size("cpu") == 8 * load_model("dci-unet-gray").halo >= 1024
     assert auto_tile_size("cpu", "jpeg") == 8 * load_model("dci-unet-gray-jpeg").halo
+    assert auto_tile_size("cpu", "jpeg") >= 8 * load_model("dci-unet-color-jpeg").halo  # the family's largest
     assert auto_tile_size("cpu", "dci-paper") == 512  # 8-pixel halo: the responsive minimum
 
 

@@ -14,7 +14,8 @@ import numpy as np
 
 from dci_cnn import deblur
 from dci_cnn.devices import default_tile_size, resolve_device
-from dci_cnn.weights import load_model, model_for
+from dci_cnn.models import ARCHITECTURES
+from dci_cnn.weights import MODEL_FAMILIES, model_card
 
 __all__ = ["AUTO", "auto_tile_size", "is_lazy", "restore"]
 
@@ -45,8 +46,8 @@ def auto_tile_size(device, model=AUTO):
     device : str
         ``"cpu"``, ``"cuda:N"``, ``"mps"`` or ``"auto"``.
     model : str, optional
-        Model name, a ``.safetensors`` path, a family (its gray model, whose
-        halo is the family's largest) or ``"auto"`` (the default family).
+        Model name, a ``.safetensors`` path, a family (the largest halo of
+        its members) or ``"auto"`` (the default family).
 
     Raises
     ------
@@ -54,10 +55,17 @@ def auto_tile_size(device, model=AUTO):
         If the device is not available or the model unknown.
     """
     resolved = resolve_device(device)
-    halo = load_model(model_for(None if model == AUTO else model, 1)).halo
+    family = MODEL_FAMILIES.get("default" if model == AUTO else model)
+    halo = max(_halo(name) for name in (family.values() if family else [model]))
     if resolved.type != "cpu":
         return default_tile_size(resolved, halo)
     return max(CPU_TILE_SIZE, CPU_TILE_HALOS * halo)
+
+
+def _halo(model):
+    """A model's halo, read from its card without loading its weights."""
+    card = model_card(model)
+    return ARCHITECTURES[card["architecture"]].halo(**card["arguments"])
 
 
 def is_lazy(data):
