@@ -1,4 +1,4 @@
-"""Peak memory of ``deblur`` on a large RGB uint8 image, beyond its input and output arrays.
+"""Peak memory of ``deblur`` on a large uint8 image (RGB, or gray for a gray model), beyond its input and output arrays.
 
 Target: a 100-megapixel RGB uint8 image restored with at most 1.5 GB of
 resident memory beyond the input (300 MB) and the output (float64, 2.4 GB).
@@ -79,7 +79,7 @@ child_entry({"run": _child})
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--mp", type=float, default=100, help="megapixels of the RGB test image (default 100)")
+    p.add_argument("--mp", type=float, default=100, help="megapixels of the test image, RGB or gray as the model (default 100)")
     p.add_argument("--tiles", type=int, nargs="+", help="tile sizes (default: deblur's default)")
     p.add_argument("--model", default=None, help="model (default: the default colour model)")
     p.add_argument("--dtype", default="auto", choices=["auto", "float32", "bfloat16"])
@@ -91,12 +91,13 @@ def main(argv=None):
     import inspect
 
     from dci_cnn import deblur
-    from dci_cnn.weights import DEFAULT_MODELS
+    from dci_cnn.weights import DEFAULT_MODELS, model_card
 
     model = args.model or DEFAULT_MODELS[3]
+    plane = "RGB" if model_card(model)["arguments"].get("channels", 1) == 3 else "gray"
     tiles = args.tiles or [inspect.signature(deblur).parameters["tile_size"].default]
     print(f"# dci-cnn memory benchmark\n\n{machine_line()}; started {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}\n")
-    rows, ok, plane = [], [], "RGB"
+    rows, ok = [], []
     for tile in [t for t in tiles for _ in range(args.repeat)]:
         r = run_child(SCRIPT, {"kind": "run", "model": model, "mp": args.mp, "tile": tile, "dtype": args.dtype})
         if "error" in r:
@@ -105,7 +106,6 @@ def main(argv=None):
         beyond = r["peak_mb"] - r["in_mb"] - r["out_mb"]
         working = r["peak_mb"] - r["before_call_mb"] - r["out_mb"]
         ok.append(beyond <= TARGET_MB)
-        plane = "RGB" if len(r["shape"]) == 3 else "gray"
         rows.append([tile, "×".join(map(str, r["shape"])), r["dtype"], r["in_mb"], f"{r['out_mb']:.0f} ({r['out_dtype']})",
                      r["peak_mb"], r["before_input_mb"], beyond, working, r["seconds"]])
     print(f"## {model}, {args.mp:g} MP {plane} uint8\n")
