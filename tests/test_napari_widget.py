@@ -61,9 +61,9 @@ def test_widget_offers_the_jpeg_family(make_napari_viewer):
     assert widget.tile_size.native.itemText(0) == "auto (1280)"  # 8 halos of the default U-Nets
     widget.model.value = "jpeg"
     assert "JPEG artifacts only" in widget.model.tooltip
-    # "auto" is relabelled with the model's own size (the gray jpeg model's 296-pixel halo: 2368;
+    # "auto" is relabelled with the model's own size (the gray jpeg model's 304-pixel halo: 2432;
     # the paper net's 8-pixel halo: 512), stays first, and the chosen size is kept
-    assert widget.tile_size.native.itemText(0) == "auto (2368)"
+    assert widget.tile_size.native.itemText(0) == "auto (2432)"
     assert widget.tile_size.value == 512
     widget.model.value = "dci-paper"
     assert widget.tile_size.choices[0] == "auto" and widget.tile_size.value == 512

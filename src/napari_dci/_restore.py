@@ -34,7 +34,7 @@ def auto_tile_size(device, model=AUTO):
     """Tile size the plugin uses for ``tile_size="auto"`` on ``device``.
 
     On the CPU, the larger of :data:`CPU_TILE_SIZE` and :data:`CPU_TILE_HALOS`
-    times the model's halo (1280 for the default U-Nets, 2368 for the `jpeg` ones, 512 for the paper's
+    times the model's halo (1280 for the default U-Nets, 2432 for the `jpeg` ones, 512 for the paper's
     network): strips small enough that progress and Cancel respond quickly
     (about half a tile's pixels each), bands wide enough that their overlap
     costs at most 6 % extra work (56 % for the windows of the
