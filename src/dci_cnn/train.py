@@ -321,6 +321,7 @@ def train(args):
         }
         save_weights(final_model, args.export, card, overwrite=args.overwrite)
     if distributed:
+        torch.distributed.barrier()  # rank 0 exports alone: tearing gloo down under it aborted a rank at exit
         torch.distributed.destroy_process_group()
     return final
 
