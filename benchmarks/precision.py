@@ -1,5 +1,9 @@
 """What bf16 autocast costs in PSNR against float32, on Kodak24 (evaluation data only), and what it gains in speed.
 
+With ``--reference DIR`` it measures instead what storing the weights as
+float16 costs: each model against the same-named float32 weights in ``DIR``
+(e.g. ``git show c11ac03:weights/NAME.safetensors``), both run in float32.
+
 ``deblur`` autocasts to bfloat16 on CPUs with native bf16 (AMX or
 AVX512-BF16, see :func:`dci_cnn.devices.cpu_has_fast_bf16`); the spec keeps
 it only if it costs at most 0.02 dB PSNR on Kodak24. On a CPU without
@@ -11,6 +15,7 @@ Examples
     python benchmarks/precision.py --data ../shared/data/eval/kodak24
     python benchmarks/precision.py --limit 4              # quick: first 4 images
     python benchmarks/precision.py --force                # run even without native bf16
+    python benchmarks/precision.py --reference float32-weights/ --data ../shared/data/eval/cbsd68 --limit 8
 """
 
 from __future__ import annotations
@@ -46,6 +51,10 @@ def main(argv=None):
     p.add_argument("--degradation", default="jpeg", choices=["jpeg", "compound"])
     p.add_argument("--limit", type=int, help="only the first N images")
     p.add_argument("--force", action="store_true", help="compare even where bf16 is emulated (slow)")
+    p.add_argument("--reference", type=Path,
+                   help="folder of float32 weights (NAME.safetensors + NAME.json): compare the stored float16 weights "
+                        "against them, both in float32, instead of bf16 against float32")
+    p.add_argument("--crop", type=int, help="only the central N x N pixels of each image")
     args = p.parse_args(argv)
 
     from PIL import Image
@@ -56,8 +65,10 @@ def main(argv=None):
     from dci_cnn.evaluate import degrade_for_eval
     from dci_cnn.metrics import psnr
 
-    print(f"# bf16 vs float32 on Kodak24\n\n{machine_line()}\n")
-    if not cpu_has_fast_bf16() and not args.force:
+    stored = args.reference is not None
+    print(f"# {'float16-stored vs float32 weights' if stored else 'bf16 vs float32'} on {Path(args.data).name}\n\n"
+          f"{machine_line()}\n")
+    if not stored and not cpu_has_fast_bf16() and not args.force:
         print("This CPU has neither AMX nor AVX512-BF16: bf16 would be emulated (far slower than float32), "
               "so deblur runs float32 here and the comparison is **skipped** (pass --force to run it anyway).")
         return 0
@@ -68,17 +79,21 @@ def main(argv=None):
     rows, verdicts = [], []
     for name in args.models or list_models():
         loaded = load_model(name)
+        reference = load_model(args.reference / f"{Path(name).stem}.safetensors") if stored else loaded
         for q in args.quality:
             d, t32, t16, p_in, p32, p16 = [], 0.0, 0.0, [], [], []
             for f in files:
                 with Image.open(f) as im:
                     clean = np.asarray(im.convert("RGB"), dtype=np.float32) / 255.0
+                if args.crop:
+                    top, left = [max(0, (n - args.crop) // 2) for n in clean.shape[:2]]
+                    clean = clean[top:top + args.crop, left:left + args.crop]
                 if loaded.channels == 1:
                     clean = rgb2gray(clean).astype(np.float32)
                 axis = -1 if loaded.channels == 3 else None
                 degraded = degrade_for_eval(clean, args.degradation, q)
-                out32, s32 = _restore(degraded, loaded, axis, "float32")
-                out16, s16 = _restore(degraded, loaded, axis, "bfloat16")
+                out32, s32 = _restore(degraded, reference, axis, "float32")
+                out16, s16 = _restore(degraded, loaded, axis, "float32" if stored else "bfloat16")
                 t32, t16 = t32 + s32, t16 + s16
                 p_in.append(psnr(clean, np.clip(degraded, 0, 1)))
                 p32.append(psnr(clean, out32))
@@ -91,6 +106,10 @@ def main(argv=None):
             rows.append([label, q, len(files), f"{np.mean(p_in):.2f}", f"{np.mean(p32):.3f}", f"{np.mean(p16):.3f}",
                          f"{mean_d:+.4f}", f"{min(d):+.4f}", t32 / t16, "within" if ok else "over"])
             print(f"  {name} q{q}: Δ {mean_d:+.4f} dB", file=sys.stderr, flush=True)
+    if stored:
+        print(table(["model", "JPEG q", "images", "input PSNR", "float32 weights PSNR", "float16 weights PSNR", "Δ mean dB",
+                     "Δ worst image dB"], [row[:8] for row in rows]))
+        return 0
     print(table(["model", "JPEG q", "images", "input PSNR", "float32 PSNR", "bf16 PSNR", "Δ mean dB", "Δ worst image dB",
                  "bf16 speed-up", f"≤ {BUDGET_DB} dB budget"], rows))
     print()
