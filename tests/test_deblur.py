@@ -1,5 +1,7 @@
 """``deblur``: shapes, dtypes and ranges, tiling, determinism and input validation."""
 
+import warnings
+
 import dask.array as da
 import numpy as np
 import pytest
@@ -189,7 +191,7 @@ def test_accepts_torch_device(gray):
         (np.zeros((4, 4, 3)), {"channel_axis": 1.0}, TypeError, "channel_axis must be an int"),
         (np.zeros((4, 4, 2)), {"channel_axis": -1, "model": "dci-unet-color"}, ValueError, "restores RGB"),
         (np.zeros((4, 4)), {"model": "dci-unet-color"}, ValueError, "pass channel_axis"),
-        (np.full((4, 4), 2.0), {}, ValueError, "outside \\[0, 1\\]"),
+        (np.full((4, 4), 2.0), {}, ValueError, "must lie in \\[0, 1\\]"),
         (np.full((4, 4), -3, np.int16), {}, ValueError, "negative values"),
         (np.zeros((4, 4)), {"model": "no-such-model"}, ValueError, "unknown model"),
         (np.zeros((4, 4)), {"device": "tpu"}, ValueError, "available: cpu"),
@@ -211,3 +213,65 @@ def test_bad_input_raises_a_clear_error(image, kwargs, error, match):
 def test_options_are_keyword_only():
     with pytest.raises(TypeError):
         deblur(np.zeros((4, 4)), "dci-unet-gray")
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("value", [1.0000001, -1e-7])
+def test_floats_a_rounding_error_outside_the_unit_range_are_clipped(gray, dtype, value):
+    image = np.random.default_rng(9).random((24, 24)).astype(dtype)
+    image[3, 4] = value
+    np.testing.assert_array_equal(deblur(image, model=gray), deblur(np.clip(image, 0, 1), model=gray))
+
+
+@pytest.mark.parametrize("value, found", [(1.00002, "from 0.5 to 1.00002"), (255.0, "from 0.5 to 255.0"), (-0.001, "from -0.001 to 0.5")])
+def test_a_real_range_violation_names_the_range_it_found(gray, value, found):
+    with pytest.raises(ValueError, match=f"{found}, but float images must lie in \\[0, 1\\]") as error:
+        deblur(np.array([[0.5, value]] * 4), model=gray)
+    assert "[0.5, 1]" not in str(error.value)  # the range found is not printed as one inside [0, 1]
+
+
+@pytest.mark.parametrize(
+    "image",
+    [np.full((20, 20), 1000, np.uint16), np.full((20, 20), -3.25), np.random.default_rng(10).normal(0.3, 0.01, (2, 24, 24))],
+    ids=["constant-uint16", "constant-negative-float", "narrow-float64"],
+)
+def test_preserve_range_output_lies_within_the_inputs_range(gray, image):
+    out = deblur(image, model=gray, preserve_range=True)
+    assert image.min() <= out.min() and out.max() <= image.max()  # exactly, not to a tolerance
+
+
+def test_read_only_arrays_run_without_warnings(gray, color, tmp_path):
+    image = np.random.default_rng(11).random((40, 48, 3)).astype(np.float32)
+    np.save(tmp_path / "image.npy", image)
+    frozen = image.copy()
+    frozen.setflags(write=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for array in (frozen, np.load(tmp_path / "image.npy", mmap_mode="r")):
+            assert not array.flags.writeable
+            np.testing.assert_array_equal(deblur(array, model=color, channel_axis=-1), deblur(image, model=color, channel_axis=-1))
+            deblur(array[..., 0], model=gray, tile_size=None)
+
+
+def test_a_colour_like_last_axis_without_channel_axis_warns_once_and_keeps_its_meaning(gray):
+    rgb = np.random.default_rng(12).random((2, 32, 40, 3))
+    with pytest.warns(UserWarning, match=r"64 gray planes of 40x3 pixels .* pass channel_axis=-1") as record:
+        out = deblur(rgb, model=gray, tile_size=None)
+    assert len(record) == 1
+    np.testing.assert_array_equal(out[1, 5], deblur(rgb[1, 5], model=gray, tile_size=None))  # planes of 40 x 3, as asked
+    with pytest.warns(UserWarning, match="channel_axis=-1") as record:
+        deblur(da.from_array(rgb[0], chunks=(16, 16, 3)), model=gray).compute()
+    assert len(record) == 1  # once for the call, not once per block
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        deblur(rgb[0], model=gray, channel_axis=-1)  # said so
+        deblur(np.moveaxis(rgb[0], -1, 0), model=gray)  # a stack of 3 planes
+        deblur(rgb[0, :8, :8], model=gray)  # too small to tell
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.bfloat16])
+def test_a_torch_tensor_is_restored_detached_as_an_array(gray, dtype):
+    tensor = torch.rand(24, 24, dtype=dtype, requires_grad=True)
+    out = deblur(tensor, model=gray)
+    assert isinstance(out, np.ndarray)
+    np.testing.assert_array_equal(out, deblur(tensor.detach().float().numpy().astype(out.dtype), model=gray))

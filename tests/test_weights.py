@@ -169,3 +169,77 @@ def test_a_family_picks_its_gray_or_colour_model(random_models):
 def test_model_of_wrong_type():
     with pytest.raises(TypeError, match="model must be a name"):
         deblur(np.zeros((4, 4)), model=3)
+
+
+def test_threads_asking_for_one_model_at_once_build_it_once(copy_of, monkeypatch):
+    import threading
+    import time
+
+    from dci_cnn import weights
+
+    path, builds, start = copy_of("paper1"), [], threading.Barrier(4)
+    real_build = weights.build_model
+
+    def slow_build(*args, **kwargs):
+        builds.append(threading.get_ident())
+        time.sleep(0.2)  # long enough for every thread to ask before the first is done
+        return real_build(*args, **kwargs)
+
+    monkeypatch.setattr(weights, "build_model", slow_build)
+    loaded = []
+
+    def ask():
+        start.wait(10)
+        loaded.append(load_model(path))
+
+    threads = [threading.Thread(target=ask) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert len(builds) == 1 and len(loaded) == 4 and all(m is loaded[0] for m in loaded)
+
+
+@pytest.mark.parametrize(
+    "edit, match",
+    [
+        (lambda card: None, "holds JSON NoneType, not an object"),
+        (lambda card: [card], "holds JSON list, not an object"),
+        (lambda card: {**card, "arguments": [1]}, "'arguments' must be an object .* got list"),
+        (lambda card: {**card, "arguments": None}, "'arguments' must be an object .* got NoneType"),
+        (lambda card: {**card, "arguments": {"channels": "1"}}, "'arguments.channels' must be a positive integer, got '1'"),
+        (lambda card: {**card, "arguments": {"channels": 1, "depth_of_field": 3}}, "'arguments' do not fit architecture 'dciunet'.*depth_of_field"),
+        (lambda card: {**card, "arguments": {"widths": [8, 8]}}, "'arguments' do not fit architecture 'dciunet'"),
+        (lambda card: {**card, "architecture": ["dciunet"]}, "unknown architecture \\['dciunet'\\] in 'architecture'"),
+        (lambda card: {**card, "sha256": 12}, "'sha256' must be a hex string, got int"),
+        (lambda card: {k: v for k, v in card.items() if k != "arguments"}, "lacks the keys \\['arguments'\\]"),
+    ],
+    ids=["null", "list", "arguments-list", "arguments-null", "channels-str", "unknown-argument", "widths-short",
+         "architecture-list", "sha256-int", "arguments-missing"],
+)
+def test_a_malformed_card_names_the_card_and_the_field(copy_of, edit, match):
+    path = copy_of()
+    card_file = path.with_suffix(".json")
+    card_file.write_text(json.dumps(edit(json.loads(card_file.read_text()))))
+    with pytest.raises(WeightsError, match=f"model card .*{card_file.name}.*{match}"):
+        load_model(path)
+
+
+@pytest.mark.parametrize(
+    "key, edit, match",
+    [
+        ("unet1", {"architecture": "dcicnn"}, ("missing tensors body.0.weight, body.1.bias, .* and \\d+ more; "
+         "unexpected tensors dec0.0.conv1.bias, .* and \\d+ more")),
+        ("paper1", {"arguments": {"channels": 1, "width": 32}}, ("mis-shaped tensors: body.0.weight is \\(64, 1, 3, 3\\), "
+         "the architecture's \\(32, 1, 3, 3\\);.* and \\d+ more")),
+        ("paper1", {"arguments": {"channels": 1, "depth": 7}}, ("missing tensors body.18.bias; unexpected tensors body.19.bias, "
+         ".* and 3 more; mis-shaped tensors: body.18.weight is \\(64, 64, 3, 3\\), the architecture's \\(1, 64, 3, 3\\)$")),
+    ],
+    ids=["other-architecture", "other-width", "other-depth"],
+)
+def test_tensors_that_do_not_fit_are_named(copy_of, key, edit, match):
+    path = copy_of(key)
+    card_file = path.with_suffix(".json")
+    card_file.write_text(json.dumps({**json.loads(card_file.read_text()), **edit}))
+    with pytest.raises(WeightsError, match=f"{path.name} does not fit architecture .*: {match}"):
+        load_model(path)

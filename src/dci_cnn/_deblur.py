@@ -8,6 +8,8 @@ whole image) -> planes (views, no copies) -> model per plane group -> tiles
 from __future__ import annotations
 
 import functools
+import math
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -114,24 +116,35 @@ def describe(shape, channel_axis=None, model=None):
     return Layout(axis, channels, loaded, loaded.channels == 3 and channels == 4)
 
 
+def _rounding_slack(dtype):
+    """How far outside [0, 1] a float image may lie by rounding alone (then it is clipped)."""
+    return max(1e-6, float(np.finfo(dtype).eps))
+
+
 def _value_mapping(image, preserve_range, value_range):
     """Affine maps from the image's values to [0, 1] and back.
 
     Integers are scaled like ``img_as_float`` unless ``preserve_range``;
-    with it, the image's own min/max (over the whole image) span [0, 1].
+    with it, the image's own min/max (over the whole image) span [0, 1] and
+    results are clipped to that range. Floats a rounding error outside
+    [0, 1] are clipped into it.
     """
     dtype = image.dtype
     if preserve_range:
         lo, hi = value_range if value_range is not None else (float(np.min(image)), float(np.max(image)))
         span = hi - lo if hi > lo else 1.0
-        return (lambda t: (t - lo) / span), (lambda t: t * span + lo)
+        # in float64, so the clip to the input's range holds exactly
+        return (lambda t: (t - lo) / span), (lambda t: np.clip(np.asarray(t, np.float64) * span + lo, lo, hi))
     if dtype.kind == "f":
         lo, hi = value_range if value_range is not None else (float(np.min(image)), float(np.max(image)))
-        if lo < 0 or hi > 1:
+        slack = _rounding_slack(dtype)
+        if lo < -slack or hi > 1 + slack:
             raise ValueError(
-                f"float image has values in [{lo:.4g}, {hi:.4g}], outside [0, 1]; "
+                f"float image has values from {dtype.type(lo)} to {dtype.type(hi)}, but float images must lie in [0, 1]; "
                 "rescale it, or pass preserve_range=True to restore it in its own range"
             )
+        if lo < 0 or hi > 1:
+            return (lambda t: np.clip(t, 0, 1)), (lambda t: t)
         return (lambda t: t), (lambda t: t)
     if dtype.kind == "i":
         lo = value_range[0] if value_range is not None else float(np.min(image))
@@ -222,6 +235,27 @@ def deblur_array(
     return out
 
 
+def _from_tensor(tensor):
+    """A torch tensor as a NumPy array: detached (``deblur`` is not differentiable) and on the CPU."""
+    tensor = tensor.detach().cpu()
+    return (tensor.float() if tensor.dtype == torch.bfloat16 else tensor).numpy()
+
+
+#: Without a channel axis, a last axis this short under rows and columns this long looks like colours.
+_COLOUR_LIKE, _LONG_SIDE = (3, 4), 16
+
+
+def _warn_if_colours_look_like_columns(shape):
+    """Warn when ``channel_axis=None`` meets an (H, W, 3 or 4) array: scikit-image's meaning (no channels) is kept."""
+    if len(shape) >= 3 and shape[-1] in _COLOUR_LIKE and min(shape[-3], shape[-2]) >= _LONG_SIDE:
+        warnings.warn(
+            f"image of shape {tuple(shape)} is restored as {math.prod(shape[:-2])} gray planes of {shape[-2]}x{shape[-1]} pixels "
+            "because channel_axis is None; if its last axis holds colours, pass channel_axis=-1",
+            UserWarning,
+            stacklevel=3,
+        )
+
+
 def _check_tile_size(tile_size):
     if tile_size is None or (isinstance(tile_size, str) and tile_size == "auto"):
         return
@@ -261,10 +295,12 @@ def deblur(
 
     Parameters
     ----------
-    image : ndarray or dask array
+    image : ndarray, dask array or torch.Tensor
         Input image of any real dtype. Without ``channel_axis``, the last two
         axes are rows and columns and any leading axes (Z, T, bands) are
-        restored plane by plane.
+        restored plane by plane. A tensor is read as an array (detached,
+        copied to the CPU): ``deblur`` is not differentiable and returns
+        NumPy.
     model : str, path-like or LoadedModel, optional
         A name from :func:`dci_cnn.list_models`, a ``.safetensors`` file
         with its model card beside it, or a family from
@@ -275,7 +311,10 @@ def deblur(
     channel_axis : int or None, optional
         Axis of the channels. Three channels go through a colour model; a
         fourth (alpha) is kept untouched; 1, 2 or more than 4 channels
-        (multiband data) go one by one through the gray model.
+        (multiband data) go one by one through the gray model. None (no
+        channels, as in scikit-image) on an array whose last axis has 3 or 4
+        entries under 16 or more rows and columns warns that
+        ``channel_axis=-1`` was probably meant.
     device : str or torch.device, optional
         ``"cpu"``, ``"cuda"``, ``"cuda:N"``, ``"mps"`` or ``"auto"``.
     tile_size : int, "auto" or None, optional
@@ -293,7 +332,9 @@ def deblur(
         Keep the input's range: the image's min and max (over the whole
         image) are mapped to [0, 1] for the network and back afterwards.
         Use it for 12/16-bit microscopy. Otherwise integers are scaled as
-        :func:`skimage.util.img_as_float` does and floats must lie in [0, 1].
+        :func:`skimage.util.img_as_float` does and floats must lie in [0, 1]
+        (values a rounding error outside, up to 1e-6 or the dtype's epsilon,
+        are clipped).
     progress : bool or callable, optional
         True shows a tqdm bar over strips (or tiles); a callable is called
         as ``progress(done, total)`` after each and may raise to cancel.
@@ -311,7 +352,8 @@ def deblur(
     ndarray or dask array
         Same shape as ``image``; ``out`` if given, else float32 for
         float16/float32 input and float64 otherwise. In [0, 1] (clipped), or
-        in the input's range with ``preserve_range``.
+        in the input's range with ``preserve_range`` (a constant image comes
+        back constant).
 
     Raises
     ------
@@ -322,6 +364,11 @@ def deblur(
         ``channel_axis`` out of range, a channel count the model cannot
         take, an unknown model, an unavailable device, or an ``out`` of the
         wrong shape, read-only or overlapping the image.
+
+    Warns
+    -----
+    UserWarning
+        When ``channel_axis`` is None but the last axis looks like colours.
 
     Examples
     --------
@@ -344,6 +391,10 @@ def deblur(
         if not isinstance(flag, (bool, np.bool_)):
             raise TypeError(f"{name} must be True or False, got {flag!r}")
     options = {"device": device, "tile_size": tile_size, "preserve_range": preserve_range, "self_ensemble": self_ensemble}
+    if isinstance(image, torch.Tensor):
+        image = _from_tensor(image)
+    if channel_axis is None:
+        _warn_if_colours_look_like_columns(np.shape(image))
     if type(image).__module__.startswith("dask"):
         if out is not None:
             raise TypeError("out is for NumPy input; store the lazy result of a dask array with to_zarr or dask.array.store")

@@ -150,8 +150,9 @@ class _Run:
         if y1 > h or x1 > w:
             tile = np.pad(tile, ((0, max(0, y1 - h)), (0, max(0, x1 - w)), (0, 0)), mode="symmetric")
         tile = tile[y0 - ry0 :, x0 - rx0 :]
-        # an (H, W, C) array seen as (1, C, H, W) is already channels_last: no transposing copy
-        batch = torch.from_numpy(np.ascontiguousarray(tile)).permute(2, 0, 1)[None]
+        # an (H, W, C) array seen as (1, C, H, W) is already channels_last: no transposing copy;
+        # a view of a read-only image is copied (torch takes only writable memory)
+        batch = torch.from_numpy(np.require(tile, requirements="CW")).permute(2, 0, 1)[None]
         return batch.to(self.device, memory_format=torch.channels_last)
 
     def autocast(self):

@@ -17,6 +17,7 @@ import functools
 import hashlib
 import json
 import os
+import threading
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -195,7 +196,9 @@ def model_card(model):
     Raises
     ------
     WeightsError
-        If the card is missing or not valid JSON with the required keys.
+        If the card is missing, not valid JSON, not an object, or lacks a
+        required field or has one of the wrong kind (the message names the
+        card and the field).
     """
     _, card_file = _resolve(model)
     if not card_file.is_file():
@@ -204,19 +207,40 @@ def model_card(model):
         card = json.loads(card_file.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise WeightsError(f"model card {card_file} is not valid JSON: {exc}") from None
+    _check_card(card, card_file)
+    card["name"] = card_file.stem
+    return card
+
+
+def _check_card(card, card_file):
+    """Raise WeightsError naming ``card_file`` and the field when a card lacks a field or has one of the wrong kind."""
+    if not isinstance(card, dict):
+        raise WeightsError(f"model card {card_file} holds JSON {type(card).__name__}, not an object with the model's fields")
     missing = {"architecture", "arguments", "sha256"} - set(card)
     if missing:
         raise WeightsError(f"model card {card_file} lacks the keys {sorted(missing)}")
-    if card["architecture"] not in ARCHITECTURES:
-        raise WeightsError(f"model card {card_file} names an unknown architecture {card['architecture']!r}")
-    card["name"] = card_file.stem
-    return card
+    if not isinstance(card["architecture"], str) or card["architecture"] not in ARCHITECTURES:
+        raise WeightsError(
+            f"model card {card_file} names an unknown architecture {card['architecture']!r} in 'architecture'; "
+            f"known: {sorted(ARCHITECTURES)}"
+        )
+    if not isinstance(card["arguments"], dict):
+        raise WeightsError(
+            f"model card {card_file}: 'arguments' must be an object of architecture arguments, "
+            f"got {type(card['arguments']).__name__}"
+        )
+    channels = card["arguments"].get("channels", 1)
+    if not isinstance(channels, int) or isinstance(channels, bool) or channels < 1:
+        raise WeightsError(f"model card {card_file}: 'arguments.channels' must be a positive integer, got {channels!r}")
+    if not isinstance(card["sha256"], str):
+        raise WeightsError(f"model card {card_file}: 'sha256' must be a hex string, got {type(card['sha256']).__name__}")
 
 
 def load_model(model):
     """Load a model by name or path, verified and ready for inference.
 
-    Loaded models are cached, so repeated calls cost nothing.
+    Loaded models are cached, so repeated calls cost nothing; threads
+    asking for one model at once wait for a single build.
 
     Parameters
     ----------
@@ -231,15 +255,17 @@ def load_model(model):
     Raises
     ------
     WeightsError
-        If a file is missing, its checksum differs from the card's, it is
-        not a valid safetensors file, or its tensors do not fit the
-        architecture.
+        If a file is missing, the card is malformed, the checksum differs
+        from the card's, the file is not a valid safetensors file, or its
+        tensors do not fit the architecture (the missing, unexpected and
+        mis-shaped tensors are named).
     """
     tensors, _ = _resolve(model)
     if not tensors.is_file():
         raise WeightsError(f"weights file {tensors} is missing")
     stat = tensors.stat()
-    return _load_cached(str(tensors.resolve()), stat.st_mtime_ns, stat.st_size)
+    with _loading:  # threads asking for a model at once build it once
+        return _load_cached(str(tensors.resolve()), stat.st_mtime_ns, stat.st_size)
 
 
 def read_verified(model):
@@ -265,20 +291,50 @@ def read_verified(model):
     return card, state
 
 
+_loading = threading.Lock()
+
+
 @functools.lru_cache(maxsize=16)
 def _load_cached(path, _mtime, _size):
     tensors = Path(path)
     card, state = read_verified(tensors)
-    module = build_model(card["architecture"], **card["arguments"])
     try:
-        module.load_state_dict(state, strict=True)
-    except RuntimeError as exc:
-        first = str(exc).splitlines()[0]
-        raise WeightsError(f"weights file {tensors} does not fit architecture {card['architecture']!r}: {first}") from None
+        module = build_model(card["architecture"], **card["arguments"])
+    except (TypeError, ValueError, RuntimeError) as exc:
+        raise WeightsError(
+            f"model card {tensors.with_suffix('.json')}: 'arguments' do not fit architecture {card['architecture']!r}: {exc}"
+        ) from None
+    mismatch = _state_mismatch(module.state_dict(), state)
+    if mismatch:
+        raise WeightsError(
+            f"weights file {tensors} does not fit architecture {card['architecture']!r} "
+            f"with arguments {card['arguments']}: {mismatch}"
+        )
+    module.load_state_dict(state, strict=True)
     module = fold_batchnorm(module.eval())
     for p in module.parameters():
         p.requires_grad_(False)
     return LoadedModel(tensors.stem, card, module, ARCHITECTURES[card["architecture"]], str(tensors))
+
+
+def _state_mismatch(expected, state, shown=4):
+    """What keeps ``state`` from loading into a module whose state dict is ``expected`` ('' if nothing)."""
+
+    def names(keys):
+        keys = sorted(keys)
+        return ", ".join(keys[:shown]) + (f" and {len(keys) - shown} more" if len(keys) > shown else "")
+
+    missing, unexpected = set(expected) - set(state), set(state) - set(expected)
+    shapes = [
+        f"{k} is {tuple(state[k].shape)}, the architecture's {tuple(expected[k].shape)}"
+        for k in sorted(set(state) & set(expected))
+        if state[k].shape != expected[k].shape
+    ]
+    parts = [f"missing tensors {names(missing)}"] if missing else []
+    parts += [f"unexpected tensors {names(unexpected)}"] if unexpected else []
+    if shapes:
+        parts.append("mis-shaped tensors: " + "; ".join(shapes[:shown]) + (f" and {len(shapes) - shown} more" if len(shapes) > shown else ""))
+    return "; ".join(parts)
 
 
 def save_weights(module, path, card, *, overwrite=False):
