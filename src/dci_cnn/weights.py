@@ -212,28 +212,34 @@ def model_card(model):
     return card
 
 
-def _check_card(card, card_file):
-    """Raise WeightsError naming ``card_file`` and the field when a card lacks a field or has one of the wrong kind."""
+def _check_card(card, where):
+    """Raise WeightsError naming the card (``where``) and the field when a card lacks a field or has one of the wrong kind."""
     if not isinstance(card, dict):
-        raise WeightsError(f"model card {card_file} holds JSON {type(card).__name__}, not an object with the model's fields")
+        raise WeightsError(f"model card {where} holds {_json_kind(card)}, not a JSON object with the model's fields")
     missing = {"architecture", "arguments", "sha256"} - set(card)
     if missing:
-        raise WeightsError(f"model card {card_file} lacks the keys {sorted(missing)}")
+        raise WeightsError(f"model card {where} lacks the keys {sorted(missing)}")
     if not isinstance(card["architecture"], str) or card["architecture"] not in ARCHITECTURES:
         raise WeightsError(
-            f"model card {card_file} names an unknown architecture {card['architecture']!r} in 'architecture'; "
+            f"model card {where} names an unknown architecture {card['architecture']!r} in 'architecture'; "
             f"known: {sorted(ARCHITECTURES)}"
         )
     if not isinstance(card["arguments"], dict):
         raise WeightsError(
-            f"model card {card_file}: 'arguments' must be an object of architecture arguments, "
-            f"got {type(card['arguments']).__name__}"
+            f"model card {where}: 'arguments' must be an object of architecture arguments, "
+            f"got {_json_kind(card['arguments'])}"
         )
     channels = card["arguments"].get("channels", 1)
     if not isinstance(channels, int) or isinstance(channels, bool) or channels < 1:
-        raise WeightsError(f"model card {card_file}: 'arguments.channels' must be a positive integer, got {channels!r}")
+        raise WeightsError(f"model card {where}: 'arguments.channels' must be a positive integer, got {channels!r}")
     if not isinstance(card["sha256"], str):
-        raise WeightsError(f"model card {card_file}: 'sha256' must be a hex string, got {type(card['sha256']).__name__}")
+        raise WeightsError(f"model card {where}: 'sha256' must be a hex string, got {_json_kind(card['sha256'])}")
+
+
+def _json_kind(value):
+    """The JSON name of a parsed value's kind."""
+    kinds = {dict: "an object", list: "an array", str: "a string", bool: "true/false", type(None): "null"}
+    return kinds.get(type(value), "a number")
 
 
 def load_model(model):
