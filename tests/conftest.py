@@ -1,5 +1,7 @@
 """Shared fixtures: models with random (non-identity) weights, saved like shipped ones, and loaded."""
 
+import shutil
+
 import numpy as np
 import pytest
 import torch
@@ -55,3 +57,17 @@ def gray(random_models):
 def color(random_models):
     """The random-weight colour U-Net, loaded."""
     return load_model(random_models["unet3"])
+
+
+@pytest.fixture
+def copy_of(random_models, tmp_path):
+    """``copy_of(key)``: a copy of a random-weight model (tensors and card) in ``tmp_path``, free to damage."""
+
+    def make(key="unet1"):
+        src = random_models[key]
+        dst = tmp_path / f"copy-{key}.safetensors"
+        shutil.copy(src, dst)
+        shutil.copy(src.replace(".safetensors", ".json"), dst.with_suffix(".json"))
+        return dst
+
+    return make

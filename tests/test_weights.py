@@ -1,7 +1,6 @@
 """Weights and model cards: registry, checksums, and every way a file can be wrong."""
 
 import json
-import shutil
 
 import numpy as np
 import pytest
@@ -20,18 +19,6 @@ from dci_cnn.weights import (
 )
 
 CARD_KEYS = {"name", "architecture", "arguments", "parameters", "sha256", "description", "training", "metrics"}
-
-
-@pytest.fixture
-def copy_of(random_models, tmp_path):
-    def make(key="unet1"):
-        src = random_models[key]
-        dst = tmp_path / f"copy-{key}.safetensors"
-        shutil.copy(src, dst)
-        shutil.copy(src.replace(".safetensors", ".json"), dst.with_suffix(".json"))
-        return dst
-
-    return make
 
 
 def test_shipped_models_are_listed_with_complete_cards():
