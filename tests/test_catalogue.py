@@ -366,3 +366,36 @@ def test_export_with_overwrite_replaces_both_files(pictures, tmp_path):
     export.with_suffix(".json").write_text("{}")
     _train(pictures, tmp_path / "run", "dcicnn", "--steps", "1", "--export", str(export), "--overwrite")
     assert load_model(export).card["sha256"] == sha256_file(export)
+
+
+# --------------------------------------------------------------------------- no network
+
+
+def test_nothing_reaches_the_network(pictures, copy_of, tmp_path, monkeypatch, capsys):
+    import socket
+
+    from dci_cnn.cli import main as cli_main
+
+    def refuse(*args, **kwargs):
+        raise AssertionError(f"network access: {args[:2]}")
+
+    for name in ("connect", "connect_ex", "sendto"):
+        monkeypatch.setattr(socket.socket, name, refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+    model = copy_of("unet3")  # a fresh file, so it is loaded here and not taken from the cache
+    deblur(data.astronaut()[:32, :32], model=model, channel_axis=-1)
+    deblur(da.from_array(data.camera()[:64, :64], chunks=32)).compute()
+    assert cli_main(["models", "--json"]) == 0
+    assert cli_main(["deblur", str(pictures / "camera.png"), "-o", str(tmp_path / "out"), "--quiet"]) == 0
+    _train(pictures, tmp_path / "run", "dcicnn", "--steps", "1", "--export", str(tmp_path / "m.safetensors"))
+    capsys.readouterr()
+
+
+def test_a_pickled_checkpoint_is_never_run(pictures, tmp_path):
+    out = tmp_path / "run"
+    _train(pictures, out, "dcicnn", "--steps", "2", "--stop-at", "1")
+    (out / "checkpoint.pt").write_bytes(pickle.dumps({"model": _Payload(tmp_path / "unpickled")}))
+    with pytest.raises((pickle.UnpicklingError, ValueError)):  # ValueError: the one-line message naming the file
+        _train(pictures, out, "dcicnn", "--steps", "2", "--resume")
+    assert not (tmp_path / "unpickled").exists()
