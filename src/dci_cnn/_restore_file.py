@@ -23,7 +23,7 @@ from PIL import Image, ImageSequence, UnidentifiedImageError
 
 from ._deblur import deblur
 from ._files import atomic_write
-from ._tiff_metadata import nodata, page_options
+from ._tiff_metadata import nodata, series_options
 from .imageio import TIFF_SUFFIXES, orientation_of, pillow_array, png_bytes, png_chunk, png_metadata_chunks, upright
 
 __all__ = ["LARGE_PAGE_PIXELS", "output_suffix", "restore_file", "restored_like"]
@@ -32,6 +32,8 @@ __all__ = ["LARGE_PAGE_PIXELS", "output_suffix", "restore_file", "restored_like"
 LARGE_PAGE_PIXELS = 64_000_000
 #: Side of the chunks (and output tiles) of large pages; a multiple of 16 as TIFF tiles must be.
 CHUNK = 1024
+#: Outputs with more pixel bytes are BigTIFF (classic TIFF offsets end at 4 GiB; the margin is for tags).
+BIGTIFF_BYTES = 2**32 - 2**27
 
 
 @dataclass
@@ -40,7 +42,8 @@ class _Series:
 
     data: object
     page_shape: tuple  # one page: (rows, columns), (rows, columns, samples) or planar (samples, rows, columns)
-    pages: list  # TiffWriter.write keywords, one dict per page
+    pages: int
+    options: dict  # TiffWriter.write keywords for the whole series
     samples: int | None = None  # axis of the samples (colour channels or bands) in data
     rgb: bool = False  # samples are RGB or RGBA: the colour model
     alpha: bool = False  # the last sample is alpha: kept as it is
@@ -154,7 +157,7 @@ def _read_pillow(path):
     if dpi:
         page.update(resolution=tuple(float(d) for d in dpi), resolutionunit="inch")
     data = np.stack(frames) if len(frames) > 1 else first
-    series = _Series(data, first.shape, [page] * len(frames), samples=data.ndim - 1 if channels > 1 else None,
+    series = _Series(data, first.shape, len(frames), page, samples=data.ndim - 1 if channels > 1 else None,
                      rgb=channels >= 3, alpha=channels in (2, 4))
     return _Content([series], chunks)
 
@@ -172,17 +175,22 @@ def _read_tiff(tif, path):
         rgb = key.photometric in (2, 6) and key.samplesperpixel in (3, 4)
         alpha = not rgb and key.samplesperpixel > 1 and key.extrasamples[-1:] in ((1,), (2,))
         if key.imagelength * key.imagewidth > LARGE_PAGE_PIXELS:
-            import dask.array as da
-            import zarr
-
+            try:
+                import dask.array as da
+                import zarr
+            except ImportError:
+                raise ValueError(
+                    f"{path} has pages above {LARGE_PAGE_PIXELS / 1e6:g} MP, restored chunk by chunk with dask and zarr: "
+                    "pip install 'dci-cnn[dask]'"
+                ) from None
             stored = da.from_zarr(zarr.open(series.aszarr(level=0, squeeze=False), mode="r"))
             data = stored.rechunk(tuple(CHUNK if a in "YX" else (-1 if a == "S" else 1) for a in axes))
         else:
             data = series.asarray(level=0, squeeze=False)
-        pages = [page_options(tif, tif.pages.get(p.index, aspage=True)) for p in series.pages]
-        content.series.append(_Series(data, key.shape, pages, samples, rgb, alpha, nodata(key)))
+        options = series_options(tif, [tif.pages.get(p.index, aspage=True) for p in series.pages])
+        content.series.append(_Series(data, key.shape, len(series.pages), options, samples, rgb, alpha, nodata(key)))
     if content.series:
-        content.png_chunks = _png_chunks_of_tiff(content.series[0].pages[0])
+        content.png_chunks = _png_chunks_of_tiff(content.series[0].options)
     return content
 
 
@@ -248,7 +256,7 @@ def _restore(series, channel_axis, preserve_range, options):
 def _check_png(content, source):
     """A PNG holds one 8/16-bit gray, gray+alpha, RGB or RGBA image: say so before any work."""
     series = content.series[0]
-    if len(content.series) > 1 or len(series.pages) > 1:
+    if len(content.series) > 1 or series.pages > 1:
         raise ValueError(f"{source} holds several pages or frames; a PNG holds one: write a .tif")
     if series.data.dtype not in (np.uint8, np.uint16):
         raise ValueError(f"{source} is {series.data.dtype}; a PNG holds uint8 or uint16: write a .tif")
@@ -261,22 +269,23 @@ def _write_png(tmp, content, restored):
     Path(tmp).write_bytes(png_bytes(np.asarray(restored[0]).reshape(content.series[0].page_shape), content.png_chunks))
 
 
-def _tiles(page, chunk):
-    """The tiles of a lazy page in TIFF order, each computed on its own (one chunk and its halo in memory)."""
-    for y in range(0, page.shape[0], chunk):
-        for x in range(0, page.shape[1], chunk):
-            yield np.asarray(page[y : y + chunk, x : x + chunk].compute(scheduler="synchronous"))
+def _tiles(pages, chunk):
+    """The tiles of lazy pages ``(page, rows, columns[, samples])`` in TIFF order, each computed on its own."""
+    for page in pages:
+        for y in range(0, page.shape[0], chunk):
+            for x in range(0, page.shape[1], chunk):
+                yield np.asarray(page[y : y + chunk, x : x + chunk].compute(scheduler="synchronous"))
 
 
 def _write_tiff(tmp, content, restored):
     nbytes = sum(r.size * r.dtype.itemsize for r in restored)
-    with tifffile.TiffWriter(tmp, bigtiff=nbytes > 2**32 - 2**27, ome=False, imagej=False, shaped=False) as tif:
+    with tifffile.TiffWriter(tmp, bigtiff=nbytes > BIGTIFF_BYTES, ome=False, imagej=False, shaped=False) as tif:
         for series, result in zip(content.series, restored, strict=True):
-            pages = result.reshape((len(series.pages), *series.page_shape))
-            for page, options in zip(pages, series.pages, strict=True):
-                if isinstance(page, np.ndarray):
-                    tif.write(page, **options)
-                    continue
-                if options.get("planarconfig") == 2:  # lazy planar pages are written contiguous, tile by tile
-                    page, options = page.transpose(1, 2, 0), {**options, "planarconfig": 1}
-                tif.write(_tiles(page, CHUNK), shape=page.shape, dtype=page.dtype, **{**options, "tile": (CHUNK, CHUNK)})
+            pages, options = result.reshape((series.pages, *series.page_shape)), series.options
+            if isinstance(pages, np.ndarray):
+                tif.write(pages[0] if series.pages == 1 else pages, **options)
+                continue
+            if options.get("planarconfig") == 2:  # lazy planar pages are written contiguous, tile by tile
+                pages, options = pages.transpose(0, 2, 3, 1), {**options, "planarconfig": 1}
+            shape = pages.shape[1:] if series.pages == 1 else pages.shape
+            tif.write(_tiles(pages, CHUNK), shape=shape, dtype=pages.dtype, **{**options, "tile": (CHUNK, CHUNK)})

@@ -15,7 +15,7 @@ import math
 
 import tifffile
 
-__all__ = ["nodata", "page_options"]
+__all__ = ["nodata", "series_options"]
 
 # written by tifffile from the data and the keywords below, or stale after restoration (sample min/max)
 _STORAGE_TAGS = {
@@ -37,15 +37,21 @@ def _extratag(tag):
     elif tag.dtype == 2 and isinstance(value, bytes):
         value = value.decode("latin-1")
     count = tag.count if tag.dtype != 2 else None
-    return (tag.code, int(tag.dtype), count, value, True)
+    return (tag.code, int(tag.dtype), count, value, False)
 
 
-def page_options(tif, page):
-    """Keywords for ``TiffWriter.write`` that give a new page the tags of ``page`` (a ``TiffPage``)."""
+def series_options(tif, pages):
+    """Keywords for one ``TiffWriter.write`` of a whole series that give its pages the tags of ``pages`` (``TiffPage``s).
+
+    The series is written in one call, so its pages are contiguous as
+    ImageJ and tifffile's shaped series expect. Tags are those of the first
+    page: on every page where every page had them alike, else on the first.
+    """
+    page = pages[0]
     tags = page.tags
     options = {
         "photometric": "rgb" if page.photometric == 6 else page.photometric,  # YCbCr is decoded to RGB
-        "planarconfig": page.planarconfig,
+        "planarconfig": page.planarconfig if page.samplesperpixel > 1 else None,
         "extrasamples": page.extrasamples or None,
         "compression": page.compression if page.compression in _LOSSLESS else 8,
         "predictor": page.predictor if page.compression in _LOSSLESS and page.compression != 1 else None,
@@ -64,8 +70,9 @@ def page_options(tif, page):
         if tag.code not in _STORAGE_TAGS:
             extra = _extratag(tag)
             if extra is not None:
-                options["extratags"].append(extra)
-    if page.index == 0 and tif.is_imagej:
+                alike = all(other.tags.valueof(tag.code) == tag.value for other in pages[1:])
+                options["extratags"].append(extra if alike else extra[:4] + (True,))
+    if tif.is_imagej:
         binary = {k: v for k, v in (tif.imagej_metadata or {}).items() if k in _IMAGEJ_BINARY}
         if binary:
             options["extratags"] += list(tifffile.imagej_metadata_tag(binary, tif.byteorder))

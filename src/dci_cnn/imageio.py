@@ -55,7 +55,7 @@ def upright(array, orientation):
         4: lambda a: a[::-1],
         5: lambda a: a.swapaxes(0, 1),
         6: lambda a: np.rot90(a, -1),
-        7: lambda a: np.rot90(a, 1)[::-1],
+        7: lambda a: a[::-1, ::-1].swapaxes(0, 1),
         8: lambda a: np.rot90(a, 1),
     }
     return np.ascontiguousarray(turns[orientation](array)) if orientation in turns else array
