@@ -253,6 +253,7 @@ def test_geotiff_readable_by_rasterio(tmp_path, inverted):
     rf.restore_file(tmp_path / "scene.tif", tmp_path / "out.tif")
     with rasterio.open(tmp_path / "scene.tif") as a, rasterio.open(tmp_path / "out.tif") as b:
         assert a.crs == b.crs and a.transform == b.transform and a.nodata == b.nodata == 0
+        assert b.tags()["SENSOR"] == "test" and (b.read(1) == 255 - data).all()
 
 
 def test_ome_tiff_metadata_is_kept(tmp_path, inverted):
@@ -333,7 +334,7 @@ def test_large_pages_are_restored_tile_by_tile_as_in_memory(tmp_path, monkeypatc
     data[:4, :4] = 0
     _geotiff(tmp_path / "big.tif", data, photometric="rgb" if layout == "rgb" else "minisblack")
     rf.restore_file(tmp_path / "big.tif", tmp_path / "memory.tif", model=model)
-    monkeypatch.setattr(rf, "LARGE_PAGE_PIXELS", 10_000)
+    monkeypatch.setattr(rf, "LARGE_PIXELS", 10_000)
     monkeypatch.setattr(rf, "CHUNK", 64)
     rf.restore_file(tmp_path / "big.tif", tmp_path / "tiled.tif", model=model)
     with tifffile.TiffFile(tmp_path / "tiled.tif") as tif:
@@ -348,7 +349,7 @@ def test_large_pages_are_restored_tile_by_tile_as_in_memory(tmp_path, monkeypatc
 
 def test_large_outputs_are_bigtiff(tmp_path, monkeypatch, inverted):
     tifffile.imwrite(tmp_path / "a.tif", RNG.integers(0, 256, (100, 120), dtype=np.uint8))
-    monkeypatch.setattr(rf, "LARGE_PAGE_PIXELS", 1000)
+    monkeypatch.setattr(rf, "LARGE_PIXELS", 1000)
     monkeypatch.setattr(rf, "CHUNK", 32)
     monkeypatch.setattr(rf, "BIGTIFF_BYTES", 1000)
     rf.restore_file(tmp_path / "a.tif", tmp_path / "out.tif")
@@ -357,10 +358,14 @@ def test_large_outputs_are_bigtiff(tmp_path, monkeypatch, inverted):
         assert np.array_equal(tif.asarray(), 255 - tifffile.imread(tmp_path / "a.tif"))
 
 
-def test_large_path_reads_the_file_lazily(tmp_path, monkeypatch, inverted):
-    """The big page is never read whole: tifffile's asarray is not called, the zarr store is."""
-    tifffile.imwrite(tmp_path / "a.tif", np.zeros((100, 120), np.uint8), tile=(32, 32))
-    monkeypatch.setattr(rf, "LARGE_PAGE_PIXELS", 1000)
+@pytest.mark.parametrize("shape", [(100, 120), (4, 40, 50)])
+def test_large_files_are_read_lazily(tmp_path, monkeypatch, inverted, shape):
+    """A big page, or a stack of small pages big together, is never read whole: the zarr store is, chunk by chunk."""
+    tifffile.imwrite(tmp_path / "a.tif", np.zeros(shape, np.uint8), tile=(32, 32), photometric="minisblack")
+    monkeypatch.setattr(rf, "LARGE_PIXELS", 5000)
     monkeypatch.setattr(tifffile.TiffPageSeries, "asarray", lambda *a, **k: pytest.fail("read whole"))
     rf.restore_file(tmp_path / "a.tif", tmp_path / "out.tif")
-    assert (tifffile.imread(tmp_path / "out.tif") == 255).all()
+    monkeypatch.undo()
+    with tifffile.TiffFile(tmp_path / "out.tif") as tif:
+        assert len(tif.pages) == (4 if len(shape) == 3 else 1) and tif.pages[0].tilewidth == rf.CHUNK
+        assert (tif.asarray() == 255).all()

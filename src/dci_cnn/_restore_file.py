@@ -3,10 +3,11 @@
 read (every page, frame and series; EXIF orientation applied; metadata) ->
 deblur (colour model for RGB(A), gray model for gray, bands and gray+alpha;
 alpha and GDAL no-data pixels kept) -> the input's dtype -> written
-atomically, as PNG or TIFF with the input's metadata. TIFF pages above
-:data:`LARGE_PAGE_PIXELS` are restored chunk by chunk from disk
-(tifffile's zarr store -> dask -> :func:`dci_cnn.deblur`) into a tiled
-TIFF (BigTIFF where needed), one tile in memory at a time.
+atomically, as PNG or TIFF with the input's metadata. A TIFF series (a
+page, or a stack of pages) of more than :data:`LARGE_PIXELS` pixels is
+restored chunk by chunk from disk (tifffile's zarr store -> dask ->
+:func:`dci_cnn.deblur`) into a tiled TIFF (BigTIFF where needed), one tile
+in memory at a time.
 """
 
 from __future__ import annotations
@@ -26,11 +27,11 @@ from ._files import atomic_write
 from ._tiff_metadata import nodata, series_options
 from .imageio import TIFF_SUFFIXES, orientation_of, pillow_array, png_bytes, png_chunk, png_metadata_chunks, upright
 
-__all__ = ["LARGE_PAGE_PIXELS", "output_suffix", "restore_file", "restored_like"]
+__all__ = ["LARGE_PIXELS", "output_suffix", "restore_file", "restored_like"]
 
-#: TIFF pages with more pixels are restored chunk by chunk from disk.
-LARGE_PAGE_PIXELS = 64_000_000
-#: Side of the chunks (and output tiles) of large pages; a multiple of 16 as TIFF tiles must be.
+#: TIFF series (all their pages) with more pixels are restored chunk by chunk from disk.
+LARGE_PIXELS = 64_000_000
+#: Side of the chunks (and output tiles) of large series; a multiple of 16 as TIFF tiles must be.
 CHUNK = 1024
 #: Outputs with more pixel bytes are BigTIFF (classic TIFF offsets end at 4 GiB; the margin is for tags).
 BIGTIFF_BYTES = 2**32 - 2**27
@@ -148,6 +149,8 @@ def _read_pillow(path):
         frames = [upright(pillow_array(frame, path), orientation) for frame in ImageSequence.Iterator(im)]
         chunks = png_metadata_chunks(im, path)
         icc, dpi = im.info.get("icc_profile"), im.info.get("dpi")
+    if {f.ndim for f in frames} == {3} and {f.shape[2] for f in frames} == {3, 4}:  # GIF: some frames with alpha
+        frames = [f if f.shape[2] == 4 else np.dstack([f, np.full(f.shape[:2], 255, f.dtype)]) for f in frames]
     if len({(f.shape, f.dtype) for f in frames}) > 1:
         raise ValueError(f"the frames of {path} differ in size or mode; save them as separate images")
     first = frames[0]
@@ -174,13 +177,14 @@ def _read_tiff(tif, path):
         samples = axes.index("S") if "S" in axes else None
         rgb = key.photometric in (2, 6) and key.samplesperpixel in (3, 4)
         alpha = not rgb and key.samplesperpixel > 1 and key.extrasamples[-1:] in ((1,), (2,))
-        if key.imagelength * key.imagewidth > LARGE_PAGE_PIXELS:
+        npages = int(np.prod(series.get_shape(False))) // int(np.prod(key.shape))
+        if npages * key.imagelength * key.imagewidth > LARGE_PIXELS:
             try:
                 import dask.array as da
                 import zarr
             except ImportError:
                 raise ValueError(
-                    f"{path} has pages above {LARGE_PAGE_PIXELS / 1e6:g} MP, restored chunk by chunk with dask and zarr: "
+                    f"{path} holds more than {LARGE_PIXELS / 1e6:g} MP, restored chunk by chunk with dask and zarr: "
                     "pip install 'dci-cnn[dask]'"
                 ) from None
             stored = da.from_zarr(zarr.open(series.aszarr(level=0, squeeze=False), mode="r"))
@@ -188,7 +192,7 @@ def _read_tiff(tif, path):
         else:
             data = series.asarray(level=0, squeeze=False)
         options = series_options(tif, [tif.pages.get(p.index, aspage=True) for p in series.pages])
-        content.series.append(_Series(data, key.shape, len(series.pages), options, samples, rgb, alpha, nodata(key)))
+        content.series.append(_Series(data, key.shape, npages, options, samples, rgb, alpha, nodata(key)))
     if content.series:
         content.png_chunks = _png_chunks_of_tiff(content.series[0].options)
     return content
