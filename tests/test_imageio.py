@@ -296,6 +296,9 @@ def test_tiff_icc_profile_and_resolution_are_kept(tmp_path, inverted):
         page = tif.pages[0]
         assert page.iccprofile == _srgb() and page.get_resolution() == (600, 600) and page.resolutionunit == 2
         assert page.compression == tifffile.COMPRESSION.ADOBE_DEFLATE and page.is_tiled
+    rf.restore_file(tmp_path / "scan.tif", tmp_path / "out.png")  # a PNG asked for: profile and DPI come along
+    with Image.open(tmp_path / "out.png") as out:
+        assert out.info["icc_profile"] == _srgb() and out.info["dpi"] == pytest.approx((600, 600), abs=0.01)
 
 
 def test_png_text_icc_and_dpi_are_kept(tmp_path, inverted):

@@ -13,8 +13,6 @@ in memory at a time.
 from __future__ import annotations
 
 import contextlib
-import struct
-import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,7 +23,15 @@ from PIL import Image, ImageSequence, UnidentifiedImageError
 from ._deblur import deblur
 from ._files import atomic_write
 from ._tiff_metadata import nodata, series_options
-from .imageio import TIFF_SUFFIXES, orientation_of, pillow_array, png_bytes, png_chunk, png_metadata_chunks, upright
+from .imageio import (
+    TIFF_SUFFIXES,
+    orientation_of,
+    pillow_array,
+    png_bytes,
+    png_metadata_chunks,
+    png_profile_chunks,
+    upright,
+)
 
 __all__ = ["LARGE_PIXELS", "output_suffix", "restore_file", "restored_like"]
 
@@ -200,14 +206,9 @@ def _read_tiff(tif, path):
 
 def _png_chunks_of_tiff(options):
     """ICC profile and DPI of a TIFF page as PNG chunks (for a PNG output asked for)."""
-    chunks = []
-    if options.get("iccprofile"):
-        chunks.append(png_chunk(b"iCCP", b"ICC Profile\x00\x00" + zlib.compress(options["iccprofile"])))
     resolution, unit = options.get("resolution"), options.get("resolutionunit")
-    if resolution and unit in (2, 3):
-        per_metre = [n / d * (100 if unit == 3 else 1 / 0.0254) for n, d in resolution]
-        chunks.append(png_chunk(b"pHYs", struct.pack(">IIB", round(per_metre[0]), round(per_metre[1]), 1)))
-    return chunks
+    dpi = [n / d * (2.54 if unit == 3 else 1) for n, d in resolution] if resolution and unit in (2, 3) else None
+    return png_profile_chunks(options.get("iccprofile"), dpi)
 
 
 # restoring ---------------------------------------------------------------------------------------------

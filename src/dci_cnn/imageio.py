@@ -100,6 +100,17 @@ def _chunks(raw):
         pos += 12 + length
 
 
+def png_profile_chunks(icc_profile=None, dpi=None):
+    """PNG chunks for an ICC profile (iCCP) and a resolution in dots per inch (pHYs)."""
+    chunks = []
+    if icc_profile:
+        chunks.append(png_chunk(b"iCCP", b"ICC Profile\x00\x00" + zlib.compress(icc_profile)))
+    if dpi:
+        ppm = [round(float(d) / 0.0254) for d in dpi]
+        chunks.append(png_chunk(b"pHYs", struct.pack(">IIB", ppm[0], ppm[1], 1)))
+    return chunks
+
+
 def png_metadata_chunks(im, path):
     """What an image file says besides its pixels, as PNG chunks for its restoration.
 
@@ -108,15 +119,10 @@ def png_metadata_chunks(im, path):
     and DPI. EXIF comes along without its orientation, which the pixels
     now have.
     """
-    chunks = []
     if im.format == "PNG":
         chunks = [chunk for kind, chunk in _chunks(Path(path).read_bytes()) if kind in _PNG_KEPT]
     else:
-        if im.info.get("icc_profile"):
-            chunks.append(png_chunk(b"iCCP", b"ICC Profile\x00\x00" + zlib.compress(im.info["icc_profile"])))
-        if im.info.get("dpi"):
-            ppm = [round(float(d) / 0.0254) for d in im.info["dpi"]]
-            chunks.append(png_chunk(b"pHYs", struct.pack(">IIB", ppm[0], ppm[1], 1)))
+        chunks = png_profile_chunks(im.info.get("icc_profile"), im.info.get("dpi"))
     exif = im.getexif()
     if len(exif):
         exif.pop(_ORIENTATION, None)
