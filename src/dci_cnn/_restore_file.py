@@ -197,7 +197,7 @@ def _read_tiff(tif, path):
             data = stored.rechunk(tuple(CHUNK if a in "YX" else (-1 if a == "S" else 1) for a in axes))
         else:
             data = series.asarray(level=0, squeeze=False)
-        options = series_options(tif, [tif.pages.get(p.index, aspage=True) for p in series.pages])
+        options = series_options(tif, [tif.pages.get(p.index, aspage=True) for p in series.pages if p is not None])
         content.series.append(_Series(data, key.shape, npages, options, samples, rgb, alpha, nodata(key)))
     if content.series:
         content.png_chunks = _png_chunks_of_tiff(content.series[0].options)
@@ -225,8 +225,6 @@ def _xp(data):
 def _restore(series, channel_axis, preserve_range, options):
     """The restoration of one series, in its dtype and layout."""
     data, xp = series.data, _xp(series.data)
-    if channel_axis != "auto":
-        return restored_like(deblur(data, channel_axis=channel_axis, **options), data.dtype, preserve_range)
     mask = None
     if series.nodata is not None:
         mask = xp.isnan(data) if np.isnan(series.nodata) else data == series.nodata
@@ -239,7 +237,9 @@ def _restore(series, channel_axis, preserve_range, options):
             count, total = dask.compute(count, total)
         # no-data pixels are filled with the mean for the network (so they pull nothing to an extreme) and put back after
         data = xp.where(mask, np.asarray(total / count if count else 0).astype(data.dtype), data)
-    if series.rgb:
+    if channel_axis != "auto":
+        restored = restored_like(deblur(data, channel_axis=channel_axis, **options), data.dtype, preserve_range)
+    elif series.rgb:
         restored = restored_like(deblur(data, channel_axis=series.samples, **options), data.dtype, preserve_range)
     elif series.samples is None:
         restored = restored_like(deblur(data, channel_axis=None, **options), data.dtype, preserve_range)
