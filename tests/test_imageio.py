@@ -170,7 +170,7 @@ def test_png_output_is_refused_for_a_stack_before_any_work(tmp_path, inverted):
     assert inverted == [] and not (tmp_path / "out.png").exists()
 
 
-def test_palette_and_bilevel_tiffs_are_refused_with_a_reason(tmp_path, inverted):
+def test_palette_tiff_is_refused_with_a_reason(tmp_path, inverted):
     tifffile.imwrite(tmp_path / "p.tif", np.zeros((8, 8), np.uint8), photometric="palette",
                      colormap=np.zeros((3, 256), np.uint16))
     with pytest.raises(ValueError, match="palette TIFF"):
