@@ -25,7 +25,7 @@ def folder(tmp_path):
 def test_deblur_folder_keeps_bit_depth_and_layout(folder, tmp_path, random_models):
     out = tmp_path / "out"
     assert main(["deblur", str(folder), "-o", str(out), "--quiet"]) == 0
-    rgb, gray, deep = read_image(out / "rgb.png"), read_image(out / "gray.png"), read_image(out / "deep.png")
+    rgb, gray, deep = read_image(out / "rgb.png"), read_image(out / "gray.png"), read_image(out / "deep.tif")
     assert rgb.shape == (40, 50, 3) and rgb.dtype == np.uint8
     assert gray.shape == (33, 21) and gray.dtype == np.uint8
     assert deep.shape == (30, 40) and deep.dtype == np.uint16
@@ -74,7 +74,7 @@ def test_corrupt_file_is_reported_and_others_still_processed(folder, tmp_path, c
     failed = [line for line in err.err.splitlines() if line.startswith("FAILED")]
     assert len(failed) == 1 and "broken.png" in failed[0] and "cannot read" in failed[0]
     assert "restored 3 of 4" in err.out
-    assert {p.name for p in out.iterdir()} == {"rgb.png", "gray.png", "deep.png"}
+    assert {p.name for p in out.iterdir()} == {"rgb.png", "gray.png", "deep.tif"}
 
 
 def test_missing_input_is_an_error(tmp_path, capsys):

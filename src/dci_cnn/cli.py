@@ -10,13 +10,11 @@ import json
 import sys
 from pathlib import Path
 
-import numpy as np
-from skimage.util import img_as_ubyte, img_as_uint
 from tqdm import tqdm
 
 from . import __version__
-from ._deblur import deblur
-from .imageio import find_images, read_image, write_image
+from ._restore_file import output_suffix, restore_file
+from .imageio import find_images
 from .weights import MODEL_FAMILIES, list_models, model_card
 
 __all__ = ["main"]
@@ -42,23 +40,10 @@ def _output_path(source, out, single, suffix):
     return out / f"{source.stem}{suffix}"
 
 
-def _restored_like(image, restored, preserve_range):
-    """Cast a restoration to the input's bit depth: uint8/uint16 kept (any integer type with ``preserve_range``), else float32."""
-    if image.dtype.kind in "ui":
-        if preserve_range:
-            info = np.iinfo(image.dtype)
-            return np.clip(np.rint(restored), info.min, info.max).astype(image.dtype)
-        if image.dtype == np.uint8:
-            return img_as_ubyte(restored)
-        if image.dtype == np.uint16:
-            return img_as_uint(restored)
-    return restored.astype(np.float32)
-
-
-def _channel_axis(image, requested):
-    if requested != "auto":
-        return None if requested == "none" else int(requested)
-    return -1 if image.ndim == 3 and image.shape[-1] in (3, 4) else None
+def _channel_axis(requested):
+    if requested == "auto":
+        return "auto"
+    return None if requested == "none" else int(requested)
 
 
 def cmd_deblur(args):
@@ -72,23 +57,22 @@ def cmd_deblur(args):
     failures = []
     for source in tqdm(files, unit="image", disable=len(files) < 2 or args.quiet):
         try:
-            image = read_image(source)
-            fmt = args.format or ("png" if image.dtype == np.uint8 or (image.dtype == np.uint16 and image.ndim == 2) else "tif")
-            target = _output_path(source, out, single, "." + fmt)
+            target = _output_path(source, out, single, output_suffix(source, args.format))
             if target.resolve() in inputs:
                 raise FileExistsError(f"{target} is an input; choose another output folder")
             if target.exists() and not args.overwrite:
                 raise FileExistsError(f"{target} exists; pass --overwrite to replace it")
-            restored = deblur(
-                image,
+            restore_file(
+                source,
+                target,
+                overwrite=args.overwrite,
                 model=args.model,
-                channel_axis=_channel_axis(image, args.channel_axis),
+                channel_axis=_channel_axis(args.channel_axis),
                 device=args.device,
                 tile_size=args.tile_size,
                 preserve_range=args.preserve_range,
                 self_ensemble=args.self_ensemble,
             )
-            write_image(target, _restored_like(image, restored, args.preserve_range), overwrite=args.overwrite)
         except (ValueError, TypeError, OSError) as exc:
             failures.append((source, exc))
             tqdm.write(f"FAILED {source}: {exc}", file=sys.stderr)
@@ -143,7 +127,7 @@ def build_parser():
     p.add_argument("--preserve-range", action="store_true", help="restore in the image's own value range (12/16-bit data)")
     p.add_argument("--self-ensemble", action="store_true",
                    help="average over the 8 flips and rotations (8x slower, a little better)")
-    p.add_argument("--format", choices=["png", "tif"], help="output format (default: png for 8-bit, tif otherwise)")
+    p.add_argument("--format", choices=["png", "tif"], help="output format (default: tif for TIFF and multi-frame inputs, png otherwise)")
     p.add_argument("--overwrite", action="store_true", help="replace existing output files")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_deblur)
