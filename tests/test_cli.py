@@ -275,7 +275,7 @@ def test_library_messages_are_shown_in_the_command_lines_spelling(tmp_path, caps
 def test_failures_and_warnings_print_above_the_progress_bar(folder, tmp_path, capsys, monkeypatch):
     import warnings
 
-    import dci_cnn.cli as cli
+    from dci_cnn import cli
 
     restore = cli.deblur
 

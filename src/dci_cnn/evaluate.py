@@ -194,7 +194,7 @@ def build_parser(parser=None):
     parser.add_argument("--blur", type=float, default=1.0, help="compound: blur sigma in pixels")
     parser.add_argument("--noise", type=float, default=10.0, help="compound: noise sigma on the 0-255 scale")
     parser.add_argument("--tile-size", type=tile_size_arg, default="auto", help="tile size in pixels (see deblur), auto or none")
-    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N, mps or auto")
     parser.add_argument("--self-ensemble", action="store_true", help="restore with the 8-fold flip/rotation self-ensemble")
     parser.add_argument("--per-image", action="store_true", help="one row per image as well as the means")
     parser.add_argument("--json", help="also write all rows and means to this JSON file")
@@ -232,4 +232,6 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from .cli import main as cli_main  # one-line errors, defaults in --help
+
+    sys.exit(cli_main(["evaluate", *sys.argv[1:]]))
