@@ -1,7 +1,10 @@
 """The ``dci-cnn`` command line: deblur files and folders, models, demo; no file is ever lost."""
 
+import errno
+import io
 import json
 import os
+import sys
 
 import numpy as np
 import pytest
@@ -290,3 +293,12 @@ def test_failures_and_warnings_print_above_the_progress_bar(folder, tmp_path, ca
     assert any(s.startswith("FAILED ") and "broken.png" in s for s in segments)
     assert any(s == "warning: --channel-axis none was probably meant" for s in segments)
     assert not any(("FAILED" in s or "warning:" in s) and "%|" in s for s in segments)  # never on the bar's line
+
+
+def test_a_pipe_closed_before_the_last_flush_exits_141(monkeypatch):
+    class ClosedPipe(io.StringIO):
+        def flush(self):
+            raise BrokenPipeError(errno.EPIPE, "Broken pipe")
+
+    monkeypatch.setattr(sys, "stdout", ClosedPipe())
+    assert main(["models"]) == 141  # a listing shorter than the pipe's buffer fails only when flushed

@@ -385,7 +385,9 @@ def main(argv=None):
     args.argv = argv[1:]
     try:
         with _signals_raise():
-            return args.func(args)
+            status = args.func(args)
+            sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's last flush
+            return status
     except BrokenPipeError:  # `dci-cnn models --json | head`: the reader has all it wanted
         _quiet_stdout()
         return 128 + getattr(signal, "SIGPIPE", 13)
