@@ -256,11 +256,14 @@ def test_an_output_file_name_is_never_made_a_folder(folder, tmp_path, capsys, ou
     assert not (tmp_path / output).exists()
 
 
-def test_channel_axis_must_be_auto_none_or_an_integer(folder, tmp_path, capsys):
+@pytest.mark.parametrize(("option", "value", "message"), [("--channel-axis", "foo", "expected auto, none or an integer axis"),
+                                                       ("--tile-size", "8", "expected a number of pixels (16 or more)")])
+def test_option_values_are_checked_by_the_parser(folder, tmp_path, capsys, option, value, message):
     with pytest.raises(SystemExit) as exit_:
-        main(["deblur", str(folder), "-o", str(tmp_path / "o"), "--channel-axis", "foo"])
+        main(["deblur", str(folder), "-o", str(tmp_path / "o"), option, value])
     err = capsys.readouterr().err
-    assert exit_.value.code == 2 and "expected auto, none or an integer axis" in err and "invalid literal" not in err
+    assert exit_.value.code == 2 and message in err and "invalid literal" not in err and "FAILED" not in err
+    assert not (tmp_path / "o").exists()
 
 
 def test_library_messages_are_shown_in_the_command_lines_spelling(tmp_path, capsys):

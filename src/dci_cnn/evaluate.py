@@ -177,9 +177,12 @@ def tile_size_arg(text):
     if text in ("auto", "none"):
         return None if text == "none" else "auto"
     try:
-        return int(text)
+        pixels = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of pixels, 'auto' or 'none', got {text!r}") from None
+        pixels = 0
+    if pixels < 16:
+        raise argparse.ArgumentTypeError(f"expected a number of pixels (16 or more), 'auto' or 'none', got {text!r}")
+    return pixels
 
 
 def build_parser(parser=None):
