@@ -75,3 +75,25 @@ def test_record_into_a_missing_card_raises_weights_error(images, tmp_path, rando
     shutil.copy(random_models["unet1"], model)
     with pytest.raises(WeightsError, match="card.*missing"):
         main(["--data", str(images[0].parent), "--model", str(model), "--quality", "10", "--sizes", "32", "--record"])
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--quality", "0"], "--quality takes JPEG qualities from 1 to 100, got 0"),
+        (["--sizes", "4"], "--sizes must be at least 8 pixels"),
+        (["--noise", "-1"], "--blur and --noise must be 0 or more"),
+        (["--device", "tpu"], "device 'tpu' is not available"),
+        (["--model", "nope"], "unknown model 'nope'"),
+        (["--json", "{file}/rows.json"], "is a file, not a folder"),
+    ],
+)
+def test_arguments_are_checked_before_any_image_is_scored(images, tmp_path, capsys, monkeypatch, extra, message):
+    from dci_cnn import cli
+
+    (tmp_path / "file").write_text("not a folder")
+    monkeypatch.setattr("dci_cnn.evaluate.evaluate", lambda *a, **k: pytest.fail("scored before the arguments were checked"))
+    extra = [e.format(file=tmp_path / "file") for e in extra]
+    assert cli.main(["evaluate", "--data", str(images[0].parent), "--channels", "1", *extra]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err, err

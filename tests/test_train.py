@@ -15,8 +15,9 @@ from PIL import Image
 from skimage import data
 
 from dci_cnn import deblur, load_model
+from dci_cnn.cli import main as cli_main
 from dci_cnn.imageio import find_images
-from dci_cnn.train import main, validation_set
+from dci_cnn.train import _split, main, validation_set
 
 TINY = ["--arch", "dcicnn", "--arch-args", '{"width": 8, "residual": true}', "--patch-size", "32", "--batch-size", "4",
         "--val-every", "2", "--val-images", "1", "--val-fraction", "0.25", "--threads", "1", "--quiet"]
@@ -73,12 +74,13 @@ def test_validation_crops_have_the_asked_size_cut_to_the_image_and_to_jpeg_block
         validation_set(files, 1, size=4)
 
 
-def test_export_never_overwrites_without_flag(photos, tmp_path):
+def test_export_never_overwrites_and_is_checked_before_the_first_step(photos, tmp_path):
     export = tmp_path / "mine.safetensors"
     export.write_bytes(b"older model")
-    with pytest.raises(FileExistsError):
+    with pytest.raises(FileExistsError, match="pass --overwrite"):
         _run(photos, tmp_path / "run", "--steps", "1", "--export", str(export))
     assert export.read_bytes() == b"older model"
+    assert not (tmp_path / "run" / "log.csv").exists()  # refused before training, not after it
 
 
 def test_resume_continues_the_same_schedule(photos, tmp_path):
@@ -188,10 +190,9 @@ def test_ema_is_validated_exported_checkpointed_and_resumed(photos, tmp_path):
     b = torch.load(tmp_path / "split" / "checkpoint.pt", weights_only=True)
     exported = load_file(export)
     for key, value in exported.items():
-        average = a["ema"][f"module.{key}"]
-        torch.testing.assert_close(value, average.to(value.dtype))  # the average is what ships (stored float16)
+        torch.testing.assert_close(value, a["ema"][f"module.{key}"].to(value.dtype))  # the average ships (float16 on disk)
         torch.testing.assert_close(a["ema"][f"module.{key}"], b["ema"][f"module.{key}"], rtol=1e-5, atol=1e-6)
-    assert any(not torch.equal(exported[k], a["model"][k].to(exported[k].dtype)) for k in exported)  # not the last weights
+    assert any(not torch.equal(v, a["model"][k].to(v.dtype)) for k, v in exported.items())  # and not the last weights
     assert int(a["ema"]["n_averaged"]) == 4
     assert json.loads(export.with_suffix(".json").read_text())["training"]["optimizer"].endswith("EMA 0.5")
 
@@ -202,3 +203,98 @@ def test_ema_decay_outside_0_1_and_resume_without_average_are_refused(photos, tm
     _run(photos, tmp_path / "plain", "--steps", "2", "--stop-at", "1")
     with pytest.raises(ValueError, match="without --ema"):
         _run(photos, tmp_path / "plain", "--steps", "2", "--resume", "--ema", "0.9")
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--batch-size", "0"], "--batch-size must be at least 1, got 0"),
+        (["--patch-size", "0"], "--patch-size must be at least 8"),
+        (["--arch", "dciunet", "--arch-args", "{}", "--patch-size", "30"], "a multiple of 8 for dciunet, got 30"),
+        (["--steps", "0"], "--steps must be at least 1"),
+        (["--val-fraction", "1"], "--val-fraction must be in [0, 1)"),
+        (["--ema", "1"], "--ema must be a decay in [0, 1)"),
+        (["--arch-args", "[8]"], "--arch-args must be a JSON object"),
+        (["--arch-args", "{width: 8}"], "--arch-args is not valid JSON"),
+        (["--arch-args", '{"wdth": 8}'], "do not fit dcicnn"),
+        (["--device", "tpu"], "device 'tpu' is not available"),
+        (["--init", "nope"], "unknown model 'nope'"),
+        (["--export", "model.pt"], "--export must end in .safetensors"),
+        (["--data", "/nonexistent/photos"], "--data /nonexistent/photos is not a folder"),
+    ],
+)
+def test_every_argument_is_checked_before_the_first_step(photos, tmp_path, capsys, extra, message):
+    out = tmp_path / "run"
+    assert cli_main(["train", "--data", str(photos), "--out", str(out), *TINY, "--steps", "2", *extra]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("dci-cnn train: error: ") and message in err, err
+    assert not (out / "log.csv").exists() and not (out / "checkpoint.pt").exists()
+
+
+def test_export_and_out_inside_a_file_are_refused_before_the_first_step(photos, tmp_path, capsys):
+    (tmp_path / "file").write_text("not a folder")
+    for extra in (["--export", str(tmp_path / "file" / "m.safetensors")], ["--out", str(tmp_path / "file" / "run")]):
+        assert cli_main(["train", "--data", str(photos), "--out", str(tmp_path / "run"), *TINY, *extra]) == 2
+        assert "is a file, not a folder" in capsys.readouterr().err
+    assert not (tmp_path / "run" / "log.csv").exists()
+
+
+def test_a_validation_image_smaller_than_a_jpeg_block_is_named(tmp_path, capsys):
+    Image.fromarray(data.camera()[:64, :64]).save(tmp_path / "big.png")
+    Image.fromarray(data.camera()[:6, :6]).save(tmp_path / "tiny.png")
+    files = find_images(tmp_path)
+    with pytest.raises(ValueError, match=r"tiny.png is 6x6 pixels, smaller than a JPEG block"):
+        validation_set(files, 1)
+    seed = next(s for s in range(20) if _split(files, 0.5, s)[1][0].name == "tiny.png")
+    args = ["train", "--data", str(tmp_path), "--out", str(tmp_path / "run"), *TINY, "--steps", "1",
+            "--val-fraction", "0.5", "--split-seed", str(seed)]
+    assert cli_main(args) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "tiny.png is 6x6 pixels" in err
+
+
+@pytest.mark.parametrize("damage", ["truncated", "pickled", "empty", "other model"])
+def test_resume_from_a_damaged_checkpoint_is_one_line_naming_it(photos, tmp_path, capsys, damage):
+    import argparse
+
+    out = tmp_path / "run"
+    _run(photos, out, "--steps", "2", "--stop-at", "1")
+    ckpt = out / "checkpoint.pt"
+    if damage == "truncated":
+        ckpt.write_bytes(ckpt.read_bytes()[:1000])
+    elif damage == "pickled":
+        torch.save({"model": argparse.Namespace(evil=True)}, ckpt)
+    elif damage == "empty":
+        ckpt.write_bytes(b"")
+    capsys.readouterr()
+    width = "16" if damage == "other model" else "8"
+    assert cli_main(["train", "--data", str(photos), "--out", str(out), *TINY, "--steps", "2", "--resume",
+                     "--arch-args", f'{{"width": {width}, "residual": true}}']) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and str(ckpt) in err and "choose another --out" in err and "Traceback" not in err
+
+
+def test_a_run_folder_is_only_continued_with_resume_or_restarted_with_overwrite(photos, tmp_path, capsys):
+    out = tmp_path / "run"
+    _run(photos, out, "--steps", "2")
+    assert cli_main(["train", "--data", str(photos), "--out", str(out), *TINY, "--steps", "2"]) == 2
+    assert "holds a run; pass --resume to continue it, --overwrite to start it over" in capsys.readouterr().err
+    _run(photos, out, "--steps", "2", "--overwrite")
+    with open(out / "log.csv", newline="") as log:
+        assert [r["step"] for r in csv.DictReader(log)] == ["2"]  # TINY validates every 2 steps: one row, not two
+
+
+def test_train_help_gives_the_meaning_and_default_of_every_option(capsys):
+    from dci_cnn.cli import build_parser
+
+    train_parser = build_parser()._subparsers._group_actions[0].choices["train"]
+    options = [a for a in train_parser._actions if a.dest != "help"]
+    assert all(a.help for a in options)
+    formatter = train_parser.formatter_class(prog="dci-cnn train")
+    for action in options:  # switches (store_true) are off unless given; required options have no default
+        if not (action.required or action.default is False):
+            assert "default" in formatter._get_help_string(action), action.dest
+    with pytest.raises(SystemExit):
+        cli_main(["train", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "patches per step (default: 16)" in text and "(default: 0.001)" in text and "(default: None)" not in text

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
-import tempfile
+import secrets
 from pathlib import Path
 
 try:
@@ -12,30 +13,53 @@ try:
 except ImportError:  # Windows
     fcntl = None
 
-__all__ = ["atomic_write", "locked"]
+__all__ = ["atomic_write", "check_folder", "locked"]
 
 
 def atomic_write(path, write, *, overwrite=False):
     """Create ``path`` by calling ``write(tmp_path)`` and renaming the result into place.
 
-    A crash or exception leaves no partial file; readers see the old file or
+    The temporary file is hidden beside ``path`` (``.NAME.XXXXXXXX.partial.SUFFIX``;
+    folder searches skip hidden files). An exception, Ctrl-C, or a signal the
+    caller turns into an exception removes it, so readers see the old file or
     the whole new one. Without ``overwrite`` an existing ``path`` raises
-    ``FileExistsError`` before anything is written.
+    ``FileExistsError`` before anything is written. An ``OSError`` (disk full,
+    no permission) names ``path``, not the temporary file.
     """
     path = Path(path)
     if path.exists() and not overwrite:
         raise FileExistsError(f"{path} exists; pass overwrite to replace it")
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
-    os.close(fd)
+    tmp = None
     try:
+        while tmp is None:
+            tmp = path.parent / f".{path.name}.{secrets.token_hex(4)}.partial{path.suffix}"  # named before it exists
+            try:
+                os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))  # mode: 0o666 less the umask
+            except FileExistsError:
+                tmp = None
         write(tmp)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+    except BaseException as exc:
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
+        if isinstance(exc, OSError) and exc.errno is not None:
+            raise OSError(exc.errno, exc.strerror, str(path)) from exc
         raise
+
+
+def check_folder(folder, option):
+    """Check that files can be created in ``folder`` (made with its parents if missing) before any work.
+
+    Raises ``ValueError`` naming ``option`` if a file stands where a folder
+    must be, ``PermissionError`` if the nearest existing folder is not writable.
+    """
+    existing = Path(folder)
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise ValueError(f"{option} {folder}: {existing} is a file, not a folder; choose another path")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(existing))
 
 
 @contextlib.contextmanager

@@ -19,12 +19,13 @@ import numpy as np
 
 from . import metrics
 from ._deblur import deblur
-from ._files import atomic_write, locked
+from ._files import atomic_write, check_folder, locked
 from .degrade import gaussian_blur, gaussian_noise, jpeg, resize, to_uint8
+from .devices import resolve_device
 from .imageio import as_channels, find_images, read_image
 from .weights import card_path, load_model, model_card, model_for, write_card
 
-__all__ = ["degrade_for_eval", "evaluate", "format_table", "main", "record_in_card", "summarize"]
+__all__ = ["check_arguments", "degrade_for_eval", "evaluate", "format_table", "main", "record_in_card", "summarize"]
 
 DEGRADATIONS = ("jpeg", "compound")
 
@@ -176,9 +177,12 @@ def tile_size_arg(text):
     if text in ("auto", "none"):
         return None if text == "none" else "auto"
     try:
-        return int(text)
+        pixels = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of pixels, 'auto' or 'none', got {text!r}") from None
+        pixels = 0
+    if pixels < 16:
+        raise argparse.ArgumentTypeError(f"expected a number of pixels (16 or more), 'auto' or 'none', got {text!r}")
+    return pixels
 
 
 def build_parser(parser=None):
@@ -194,7 +198,7 @@ def build_parser(parser=None):
     parser.add_argument("--blur", type=float, default=1.0, help="compound: blur sigma in pixels")
     parser.add_argument("--noise", type=float, default=10.0, help="compound: noise sigma on the 0-255 scale")
     parser.add_argument("--tile-size", type=tile_size_arg, default="auto", help="tile size in pixels (see deblur), auto or none")
-    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N, mps or auto")
     parser.add_argument("--self-ensemble", action="store_true", help="restore with the 8-fold flip/rotation self-ensemble")
     parser.add_argument("--per-image", action="store_true", help="one row per image as well as the means")
     parser.add_argument("--json", help="also write all rows and means to this JSON file")
@@ -203,9 +207,29 @@ def build_parser(parser=None):
     return parser
 
 
+def check_arguments(args):
+    """Check every argument and path of an evaluation before any work: one ValueError naming the option and the fix."""
+    if not Path(args.data).is_dir() or not find_images(args.data):
+        raise ValueError(f"--data {args.data} is not a folder of images")
+    if not all(1 <= q <= 100 for q in args.quality):
+        raise ValueError(f"--quality takes JPEG qualities from 1 to 100, got {' '.join(map(str, args.quality))}")
+    if not all(s >= 8 for s in args.sizes or ()):
+        raise ValueError(f"--sizes must be at least 8 pixels, got {' '.join(map(str, args.sizes))}")
+    if not (args.blur >= 0 and args.noise >= 0):
+        raise ValueError(f"--blur and --noise must be 0 or more, got {args.blur} and {args.noise}")
+    resolve_device(args.device)
+    model = model_for(args.model, args.channels or 1)
+    load_model(model)
+    if args.json:
+        check_folder(Path(args.json).parent, "--json")
+    if args.record:
+        check_folder(card_path(model).parent, "--record")
+
+
 def main(argv=None):
     """Entry point of ``python -m dci_cnn.evaluate``."""
     args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
+    check_arguments(args)
     rows = evaluate(
         find_images(args.data),
         model=args.model,
@@ -232,4 +256,6 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from .cli import main as cli_main  # one-line errors, defaults in --help
+
+    sys.exit(cli_main(["evaluate", *sys.argv[1:]]))

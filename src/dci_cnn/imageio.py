@@ -34,11 +34,19 @@ _PNG_KEPT = {b"iCCP", b"sRGB", b"gAMA", b"cHRM", b"pHYs", b"tEXt", b"zTXt", b"iT
 
 
 def find_images(folder):
-    """All image files below ``folder``, recursively, sorted."""
+    """All image files below ``folder``, recursively, sorted.
+
+    Hidden files and folders (names starting with ``.``, such as unfinished
+    outputs of an interrupted run) are skipped.
+    """
     folder = Path(folder)
     if not folder.is_dir():
         raise ValueError(f"{folder} is not a folder")
-    return sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+    return sorted(
+        p for p in folder.rglob("*")
+        if p.suffix.lower() in IMAGE_SUFFIXES and not any(part.startswith(".") for part in p.relative_to(folder).parts)
+        and p.is_file()
+    )
 
 
 def orientation_of(im):

@@ -13,10 +13,12 @@ import csv
 import json
 import math
 import os
+import pickle
 import shlex
 import signal
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -24,13 +26,17 @@ import torch
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm import tqdm
 
+from ._files import atomic_write, check_folder
 from .degrade import PRESETS, degrade, jpeg
 from .devices import fast_dtype, resolve_device
 from .imageio import as_channels, find_images, read_image
 from .models import ARCHITECTURES, build_model, load_grown
-from .weights import read_verified, save_weights
+from .weights import model_card, read_verified, save_weights
 
-__all__ = ["PatchDataset", "build_parser", "main", "stages_of", "train"]
+__all__ = ["PatchDataset", "build_parser", "check_arguments", "main", "stages_of", "train"]
+
+#: Columns of ``OUT/log.csv``.
+LOG_COLUMNS = ["step", "wall_time_s", "loss", "lr", "val_psnr_in", "val_psnr_out"]
 
 
 class PatchDataset:
@@ -93,6 +99,8 @@ def validation_set(files, channels, qualities=(10, 30), size=192):
     for f in files:
         image = as_channels(read_image(f), channels)
         h, w = image.shape[:2]
+        if min(h, w) < 8:
+            raise ValueError(f"validation image {f} is {w}x{h} pixels, smaller than a JPEG block (8x8); remove it from --data")
         s = min(size, h, w) // 8 * 8
         crop = image[(h - s) // 2 : (h - s) // 2 + s, (w - s) // 2 : (w - s) // 2 + s]
         pairs += [(jpeg(crop, q), crop) for q in qualities]
@@ -159,20 +167,108 @@ def _split(files, val_fraction, seed):
 
 
 def _atomic_save(obj, path):
-    tmp = Path(str(path) + ".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+    atomic_write(path, lambda tmp: torch.save(obj, tmp), overwrite=True)
+
+
+def _read_checkpoint(path):
+    """The checkpoint to resume from, or one ValueError naming the file (truncated, pickled objects, keys missing)."""
+    fix = "delete it to start over, or choose another --out"
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torch's note on pickle protocols: the error below says all
+            ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except (RuntimeError, EOFError, ValueError, pickle.UnpicklingError) as exc:  # damaged, truncated or unsafe
+        reason = ("it holds Python objects, not only tensors (refused: only tensors are loaded)" if "weights_only" in str(exc)
+                  else "it is truncated or damaged")
+        raise ValueError(f"cannot resume from {path}: {reason}; {fix}") from None
+    missing = {"model", "optimizer", "scheduler", "step", "wall_time_s"} - set(ckpt if isinstance(ckpt, dict) else ())
+    if missing:
+        raise ValueError(f"cannot resume from {path}: not a dci-cnn checkpoint (lacks {sorted(missing)}); {fix}")
+    return ckpt
+
+
+def _keep_log_rows(path, step):
+    """Rewrite the CSV log keeping the rows up to ``step``: a run killed after its last checkpoint logged steps that resume repeats."""
+    rows = []
+    if path.exists():
+        with open(path, newline="") as log:
+            rows = [r for r in list(csv.reader(log))[1:] if r and r[0].isdigit() and int(r[0]) <= step]
+
+    def write(tmp):
+        with open(tmp, "w", newline="") as log:
+            csv.writer(log).writerows([LOG_COLUMNS, *rows])
+
+    atomic_write(path, write, overwrite=True)
+
+
+def _at_least(minimum, **values):
+    for option, value in values.items():
+        if not value >= minimum:
+            raise ValueError(f"--{option.replace('_', '-')} must be at least {minimum}, got {value}")
+
+
+def check_arguments(args):
+    """Check every argument and path of a training run before any work.
+
+    Raises one ``ValueError``, ``FileExistsError`` or ``PermissionError``
+    naming the option and the fix. Returns the checkpoint to resume from
+    (``--resume`` with ``OUT/checkpoint.pt`` present), else None.
+    """
+    _at_least(1, batch_size=args.batch_size, steps=args.steps, val_every=args.val_every,
+              checkpoint_every=args.checkpoint_every)
+    _at_least(0, lr=args.lr, clip_grad=args.clip_grad, threads=args.threads, val_images=args.val_images,
+              stop_at=args.stop_at, time_limit=args.time_limit)
+    _at_least(8, val_size=args.val_size)
+    if not 0 <= args.ema < 1:
+        raise ValueError(f"--ema must be a decay in [0, 1) (0 disables it), got {args.ema}")
+    if not 0 <= args.val_fraction < 1:
+        raise ValueError(f"--val-fraction must be in [0, 1), got {args.val_fraction}")
+    multiple = max(8, ARCHITECTURES[args.arch].size_multiple)
+    if args.patch_size < multiple or args.patch_size % ARCHITECTURES[args.arch].size_multiple:
+        raise ValueError(f"--patch-size must be at least {multiple} and a multiple of "
+                         f"{ARCHITECTURES[args.arch].size_multiple} for {args.arch}, got {args.patch_size}")
+    try:
+        arch_args = json.loads(args.arch_args)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"--arch-args is not valid JSON ({exc}): {args.arch_args}") from None
+    if not isinstance(arch_args, dict):
+        raise TypeError(f"--arch-args must be a JSON object such as '{{\"residual\": true}}', got {args.arch_args}")
+    try:
+        build_model(args.arch, **{"channels": args.channels, **arch_args})
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"--arch-args {args.arch_args} do not fit {args.arch}: {exc}") from None
+    resolve_device(args.device)
+    if not Path(args.data).is_dir():
+        raise ValueError(f"--data {args.data} is not a folder of images")
+    if not find_images(args.data):
+        raise ValueError(f"--data {args.data} holds no images")
+    if args.init and model_card(args.init)["architecture"] != args.arch:
+        raise ValueError(f"--init {args.init} is a {model_card(args.init)['architecture']} model, not {args.arch}")
+    out = Path(args.out)
+    check_folder(out, "--out")
+    ckpt_path, log_path = out / "checkpoint.pt", out / "log.csv"
+    if not args.resume and not args.overwrite and (ckpt_path.exists() or log_path.exists()):
+        raise FileExistsError(f"--out {out} holds a run; pass --resume to continue it, --overwrite to start it over, "
+                              "or choose another --out")
+    if args.export:
+        export = Path(args.export)
+        if export.suffix != ".safetensors":
+            raise ValueError(f"--export must end in .safetensors, got {export}")
+        for path in (export, export.with_suffix(".json")):
+            if path.exists() and not args.overwrite:
+                raise FileExistsError(f"--export: {path} exists; pass --overwrite to replace it")
+        check_folder(export.parent, "--export")
+    return _read_checkpoint(ckpt_path) if args.resume and ckpt_path.is_file() else None
 
 
 def train(args):
     """Run a training job described by parsed command-line ``args``; returns the final log row."""
+    ckpt = check_arguments(args)
     distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
     rank = 0
     if distributed:
         torch.distributed.init_process_group("nccl" if torch.cuda.is_available() and args.device != "cpu" else "gloo")
         rank = torch.distributed.get_rank()
-    if not 0 <= args.ema < 1:
-        raise ValueError(f"--ema must be a decay in [0, 1) (0 disables it), got {args.ema}")
     device = resolve_device(args.device)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -194,8 +290,6 @@ def train(args):
     lineage = {}
     if args.init:
         card, state = read_verified(args.init)
-        if card["architecture"] != args.arch:
-            raise ValueError(f"--init {args.init} is a {card['architecture']} model, not {args.arch}")
         load_grown(model, state)
         lineage = {"init_sha256": card["sha256"], "previous_stages": stages_of(card)}
     model = model.to(device).to(memory_format=torch.channels_last)
@@ -208,9 +302,12 @@ def train(args):
     if args.ema:
         ema = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(args.ema), use_buffers=True)
     step, wall = 0, 0.0
-    if args.resume and ckpt_path.is_file():
-        ckpt = torch.load(ckpt_path, map_location=device, weights_only=True)
-        model.load_state_dict(ckpt["model"])
+    if ckpt is not None:
+        try:
+            model.load_state_dict(ckpt["model"])
+        except RuntimeError:
+            raise ValueError(f"{ckpt_path} was written for another model; resume with its --arch and --arch-args, "
+                             "or choose another --out") from None
         optimizer.load_state_dict(ckpt["optimizer"])
         scheduler.load_state_dict(ckpt["scheduler"])
         step, wall = ckpt["step"], ckpt["wall_time_s"]
@@ -246,11 +343,10 @@ def train(args):
             )
 
     log_path = out / "log.csv"
-    new_log = not log_path.exists()
+    if rank == 0:
+        _keep_log_rows(log_path, step)
     log_file = open(log_path, "a", newline="") if rank == 0 else None  # noqa: SIM115 (closed in the finally below)
     writer = csv.writer(log_file) if log_file else None
-    if writer and new_log:
-        writer.writerow(["step", "wall_time_s", "loss", "lr", "val_psnr_in", "val_psnr_out"])
     row = {}
     bar = tqdm(total=args.steps, initial=step, disable=rank != 0 or args.quiet, dynamic_ncols=True)
     started = time.perf_counter() - wall
@@ -331,43 +427,50 @@ def build_parser(parser=None):
     parser = parser or argparse.ArgumentParser(prog="dci-cnn train", description=__doc__.splitlines()[0])
     parser.add_argument("--data", required=True, help="folder of clean training images (searched recursively)")
     parser.add_argument("--out", required=True, help="run folder: checkpoint.pt and log.csv go here")
-    parser.add_argument("--arch", default="dciunet", choices=sorted(ARCHITECTURES))
+    parser.add_argument("--arch", default="dciunet", choices=sorted(ARCHITECTURES), help="network architecture")
     parser.add_argument("--arch-args", default="{}", help='JSON of architecture arguments, e.g. \'{"residual": true}\'')
-    parser.add_argument("--channels", type=int, default=1, choices=[1, 3])
-    parser.add_argument("--degradation", default="mixed", choices=sorted(PRESETS))
-    parser.add_argument("--patch-size", type=int, default=128)
-    parser.add_argument("--batch-size", type=int, default=16)
-    parser.add_argument("--steps", type=int, default=10000)
-    parser.add_argument("--lr", type=float, default=1e-3)
-    parser.add_argument("--schedule", default="cosine", choices=["cosine", "constant"])
-    parser.add_argument("--loss", default="charbonnier", choices=["mse", "l1", "charbonnier"])
+    parser.add_argument("--channels", type=int, default=1, choices=[1, 3], help="1: a gray model, 3: an RGB model")
+    parser.add_argument("--degradation", default="mixed", choices=sorted(PRESETS),
+                        help="what training inputs go through (see dci_cnn.degrade)")
+    parser.add_argument("--patch-size", type=int, default=128,
+                        help="side of the square training patches in pixels (a multiple of the architecture's size multiple)")
+    parser.add_argument("--batch-size", type=int, default=16, help="patches per step")
+    parser.add_argument("--steps", type=int, default=10000, help="length of the schedule in optimizer steps")
+    parser.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate")
+    parser.add_argument("--schedule", default="cosine", choices=["cosine", "constant"],
+                        help="learning rate schedule (cosine: down to 1%% of --lr at --steps)")
+    parser.add_argument("--loss", default="charbonnier", choices=["mse", "l1", "charbonnier"], help="training loss")
     parser.add_argument("--clip-grad", type=float, default=1.0, help="max gradient norm; 0 disables")
     parser.add_argument("--ema", type=float, default=0.0,
                         help="validate and export an exponential moving average of the weights with this decay "
                         "per step (e.g. 0.999; 0: the weights as they are)")
-    parser.add_argument("--precision", default="auto", choices=["auto", "float32", "bf16"])
-    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--precision", default="auto", choices=["auto", "float32", "bf16"],
+                        help="compute precision (auto: bf16 where the CPU multiplies it natively, float16 on CUDA)")
+    parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N, mps or auto")
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="seed of all randomness (patches, degradations, initialisation)")
     parser.add_argument("--split-seed", type=int, default=None,
                         help="seed of the train/validation split by file (default: --seed); keep it fixed across "
                         "fine-tuning stages so validation files stay unseen and the logs compare")
-    parser.add_argument("--val-fraction", type=float, default=0.05)
-    parser.add_argument("--val-images", type=int, default=20)
+    parser.add_argument("--val-fraction", type=float, default=0.05, help="share of the files held out for validation")
+    parser.add_argument("--val-images", type=int, default=20, help="at most this many held-out files are validated")
     parser.add_argument("--val-size", type=int, default=192,
                         help="side of the validation centre crops in pixels (rounded down to a multiple of 8); "
                         "larger crops let a network with a wide receptive field show what it learned")
-    parser.add_argument("--val-every", type=int, default=250)
-    parser.add_argument("--checkpoint-every", type=int, default=250)
+    parser.add_argument("--val-every", type=int, default=250, help="validate and write a log.csv row every this many steps")
+    parser.add_argument("--checkpoint-every", type=int, default=250,
+                        help="write checkpoint.pt every this many steps (a killed run loses at most this many)")
     parser.add_argument("--stop-at", type=int, default=0,
-                        help="stop (with a checkpoint) at this step of the --steps schedule; --resume continues it")
+                        help="stop (with a checkpoint) at this step of the --steps schedule; --resume continues it (0: at --steps)")
     parser.add_argument("--time-limit", type=float, default=0, help="stop after this many minutes (0: no limit)")
     parser.add_argument("--init", help="start from these weights (a model name or .safetensors path); a U-Net with more "
-                        "residual blocks or wider features (--arch-args) starts from them computing what they did")
+                        "residual blocks or wider features (--arch-args) starts from them computing what they did "
+                        "(default: random initialisation)")
     parser.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
-    parser.add_argument("--export", help="write the final weights and card to this .safetensors path")
-    parser.add_argument("--overwrite", action="store_true", help="let --export replace existing files")
-    parser.add_argument("--description", help="one line for the model card")
+    parser.add_argument("--export", help="write the final weights and card to this .safetensors path (default: no export)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="let --export replace existing files, and start over in an --out that holds a run")
+    parser.add_argument("--description", help="one line for the model card (default: architecture and degradation)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser
 
@@ -383,4 +486,6 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from .cli import main as cli_main  # one-line errors, defaults in --help
+
+    sys.exit(cli_main(["train", *sys.argv[1:]]))
