@@ -190,3 +190,11 @@ def test_estimate_errors():
         estimate_jpeg_quality(CAMERA[:8])
     with pytest.raises(TypeError, match="bool"):
         estimate_jpeg_quality(CAMERA > 0.5)
+    with pytest.raises(ValueError, match=r"divide 0-255 data by 255"):
+        estimate_jpeg_quality(CAMERA * 255)
+    with pytest.raises(ValueError, match="NaN"):
+        estimate_jpeg_quality(np.where(CAMERA > 0.5, np.nan, CAMERA))
+
+
+def test_estimate_none_where_every_block_is_clipped():
+    assert estimate_jpeg_quality(np.full((64, 64), 255, np.uint8)) is None

@@ -276,6 +276,14 @@ def _luma(image, channel_axis):
     if min(channels.shape[:2]) < 16:
         raise ValueError(f"image of shape {image.shape} is too small to estimate JPEG quality (at least 16x16)")
     if image.dtype.kind == "f":
+        low, high = float(np.min(channels)), float(np.max(channels))
+        if not (np.isfinite(low) and np.isfinite(high)):
+            raise ValueError("image has NaN or infinite values; JPEG quality needs the decoded pixels as they were")
+        if low < -0.01 or high > 1.01:
+            raise ValueError(
+                f"float image values span [{low:.4g}, {high:.4g}], but floats are taken in [0, 1]; "
+                "divide 0-255 data by 255, or pass the uint8 array"
+            )
         scale = 255.0
     else:
         scale = 255.0 / np.iinfo(image.dtype).max
@@ -338,8 +346,9 @@ def _quality_evidence(coef):
     k = np.minimum(np.rint(np.abs(coef.reshape(-1, 64)[:, 1:]) * _RESOLUTION), size - 1).astype(np.int64)
     k += np.arange(63) * size  # one histogram per AC frequency
     k = k[k % size > _RESOLUTION]  # the zero peak says nothing about the step
-    counts = np.bincount(k.ravel(), minlength=63 * size).reshape(63, size).astype(np.float32)
-    evidence = counts @ ratio.T  # (frequency, step)
+    counts = np.bincount(k.ravel(), minlength=63 * size).reshape(63, size)
+    used = int(np.flatnonzero(counts.any(axis=0)).max(initial=0)) + 1
+    evidence = counts[:, :used].astype(np.float32) @ ratio[:, :used].T  # (frequency, step)
     steps = _TABLES[False][0].reshape(100, 64)[:, 1:].astype(np.int64) - 1
     return evidence[np.arange(63), steps].sum(axis=1)
 
