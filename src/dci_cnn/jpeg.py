@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import io
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.fft
@@ -98,9 +98,9 @@ class JpegQuality:
 
     Attributes
     ----------
-    quality : int or None
-        IJG quality of the luma table (the first component's), 1-100; exact when ``standard``,
-        else the nearest. None for a file without quantization tables.
+    quality : int
+        IJG quality of the luma table (the first component's), 1-100: exact when ``standard``,
+        else the nearest.
     tables : tuple of ndarray
         The quantization tables, 8x8 uint16 in natural (row-major) order: the luma table first,
         then the chroma table(s) in the order the components use them.
@@ -118,8 +118,8 @@ class JpegQuality:
         Progressive (multi-scan) encoding.
     """
 
-    quality: int | None
-    tables: tuple
+    quality: int
+    tables: tuple = field(repr=False)
     qualities: tuple
     errors: tuple
     standard: bool
@@ -309,13 +309,13 @@ def _grid_offset(plane):
     row_index = block_rows[None, :, None] * 8 + np.arange(8)[:, None, None] + np.arange(8)  # (dy, block row, 8)
     basis = _DCT8.astype(np.float32)
     strips = basis @ plane[row_index]  # (dy, block row, u, x)
-    high = (np.arange(8)[:, None] >= 4) | (np.arange(8)[None, :] >= 4)  # (u, v)
-    scores = np.empty((8, 8))
+    low_u, high_u = strips[:, :, :4], strips[:, :, 4:]
+    scores = np.empty((8, 8), np.int64)
     for dx in range(8):
-        blocks = strips[..., dx : dx + 8 * cols].reshape(*strips.shape[:3], cols, 8)
-        coef = blocks @ basis.T  # (dy, block row, u, block column, v)
-        zeros = (np.abs(coef) < 0.75).sum(axis=(1, 3))  # (dy, u, v)
-        scores[:, dx] = zeros[:, high].sum(axis=1)
+        # the coefficients with u >= 4 or v >= 4, as (dy, block row, u, block column) x v
+        high = high_u[..., dx : dx + 8 * cols].reshape(-1, 8) @ basis.T
+        mixed = low_u[..., dx : dx + 8 * cols].reshape(-1, 8) @ basis[4:].T
+        scores[:, dx] = sum(np.count_nonzero(np.abs(c.reshape(8, -1)) < 0.75, axis=1) for c in (high, mixed))
     dy, dx = np.unravel_index(np.argmax(scores), scores.shape)
     return int(dy), int(dx)
 
