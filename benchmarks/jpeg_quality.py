@@ -4,7 +4,8 @@ For every image of each ``--data`` folder: Pillow's JPEG (libjpeg) at each quali
 gray (ITU-R 601 luma) and colour (4:2:0 and 4:4:4), decoded as it is (grid aligned) and cropped by
 1-7 pixels at the top and left (a random offset per image, seeded); the image as stored
 (``None`` expected, unless the file itself was a JPEG once); and JPEG at quality 50 resized after
-(bicubic-like, anti-aliased, by ``--resize``; ``None`` expected). Prints one table per folder.
+(``skimage.transform.rescale``, anti-aliased, by ``--resize``; ``None`` expected). Prints one table
+per folder, after the CPU time per megapixel on 1 and 4 MP test images.
 
     python benchmarks/jpeg_quality.py --data ../shared/data/eval/kodak24 ../shared/data/eval/cbsd68
     python benchmarks/jpeg_quality.py --data ../shared/data/train/bsds500 --limit 40   # tuning set
@@ -22,7 +23,7 @@ import numpy as np
 from skimage.transform import rescale
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _bench import machine_line, table
+from _bench import machine_line, table, test_image
 
 from dci_cnn import estimate_jpeg_quality
 from dci_cnn.degrade import jpeg, to_uint8
@@ -83,6 +84,22 @@ def summary(pairs):
     return [len(pairs), within, f"{np.mean(errors == 0) * 100:.1f}", mean, f"{none:.1f}", "–"]
 
 
+def speed(megapixels=(1, 4), repeat=3):
+    """Best-of-``repeat`` CPU seconds per megapixel on a JPEG-20 test image of each size, gray and colour."""
+    cells = []
+    for mp in megapixels:
+        for channels in (1, 3):
+            image = test_image(mp, channels=channels)
+            times = []
+            for _ in range(repeat):
+                start = time.process_time()
+                estimate_jpeg_quality(image, channel_axis=-1 if channels == 3 else None)
+                times.append(time.process_time() - start)
+            cells.append(f"{min(times) / (image.shape[0] * image.shape[1] / 1e6):.3f}")
+    headers = [f"{mp} MP {kind}" for mp in megapixels for kind in ("gray", "colour")]
+    return table(["CPU s/MP", *headers], [["estimate_jpeg_quality", *cells]])
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", nargs="+", required=True, help="folders of clean images (one table each)")
@@ -92,6 +109,7 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=0, help="seeds the crop offsets")
     args = parser.parse_args(argv)
     print(machine_line())
+    print(speed(), "\n")
     print(
         f"estimate_jpeg_quality; qualities {args.qualities}; crops of 1-7 px (seed {args.seed}); "
         f"success = |error| <= {TOLERANCE}\n"
