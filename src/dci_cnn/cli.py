@@ -1,6 +1,6 @@
 """The ``dci-cnn`` command: parse, call the library, report.
 
-Subcommands: ``deblur``, ``demo``, ``models``, ``train``, ``evaluate``.
+Subcommands: ``deblur``, ``demo``, ``models``, ``train``, ``evaluate``, ``export``.
 """
 
 from __future__ import annotations
@@ -124,7 +124,7 @@ def cmd_demo(args):
 
 def build_parser():
     """The ``dci-cnn`` argument parser with all subcommands."""
-    from . import evaluate, train
+    from . import evaluate, export, train
     from .evaluate import tile_size_arg
 
     parser = argparse.ArgumentParser(prog="dci-cnn", description="Remove compression artifacts, blur and noise with a CNN.")
@@ -165,6 +165,10 @@ def build_parser():
     p = sub.add_parser("evaluate", help="paper-style tables of PSNR/SSIM/PSNR-B/MSE")
     evaluate.build_parser(p)
     p.set_defaults(func=lambda a: evaluate.main(a.argv))
+
+    p = sub.add_parser("export", help="write a model as a bioimage.io package, ONNX or TorchScript")
+    export.build_parser(p)
+    p.set_defaults(func=export.main)
     return parser
 
 
