@@ -13,6 +13,7 @@ consumer runs float32 on the CPU. Needs the ``export`` extra
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import sys
@@ -57,6 +58,11 @@ def _target(path, suffix, overwrite):
     if path.exists() and not overwrite:
         raise FileExistsError(f"{path} exists; pass overwrite=True (--overwrite) to replace it")
     return path
+
+
+def _module(loaded):
+    """A private copy of the network in the default memory layout (``deblur`` turns the shared one channels_last)."""
+    return copy.deepcopy(loaded.module).to(memory_format=torch.contiguous_format)
 
 
 def _example(loaded):
@@ -125,7 +131,7 @@ def to_onnx(model, path, *, overwrite=False, opset=ONNX_OPSET):
     step = loaded.spec.size_multiple
     height, width = torch.export.Dim("height_steps", min=1), torch.export.Dim("width_steps", min=1)
     shapes = {"x": {0: torch.export.Dim("batch", min=1), 2: step * height, 3: step * width}}
-    program = torch.onnx.export(loaded.module, (_example(loaded),), dynamo=True, opset_version=opset,
+    program = torch.onnx.export(_module(loaded), (_example(loaded),), dynamo=True, opset_version=opset,
                                 input_names=["input"], output_names=["output"], dynamic_shapes=shapes,
                                 external_data=False, verbose=False)
     proto = program.model_proto
@@ -158,7 +164,7 @@ def to_torchscript(model, path, *, overwrite=False):
     """
     path = _target(path, ".pt", overwrite)
     loaded = _loaded(model)
-    scripted = torch.jit.script(loaded.module)
+    scripted = torch.jit.script(_module(loaded))
     atomic_write(path, lambda tmp: torch.jit.save(scripted, tmp), overwrite=overwrite)
     return path
 
