@@ -6,7 +6,7 @@ native bf16, else float32), ``deblur`` forced to float32, and the model
 exported by :func:`dci_cnn.export.to_onnx` run by ONNX Runtime's CPU provider
 on the whole image in one pass (float32, the threads torch uses). The last
 column is the largest difference between the ONNX Runtime and the torch
-float32 outputs (8-bit steps are 0.0039). Needs the ``export`` extra.
+float32 outputs (one 8-bit step is 0.0039). Needs the ``export`` extra.
 
 Examples
 --------
@@ -84,7 +84,7 @@ def main(argv=None):
             print(rows[-1], flush=True)
     print()
     print(table(["model", "MP", "deblur s/MP", "deblur dtype", "deblur float32 s/MP", "onnxruntime s/MP",
-                 "onnxruntime / deblur", "max |ORT - torch f32|"], rows))
+                 "onnxruntime / deblur", "max abs(ORT - torch float32)"], rows))
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ import pytest
 import torch
 from skimage import data
 
-from dci_cnn import deblur, load_model
+from dci_cnn import deblur, load_model, model_card
 from dci_cnn.cli import main
 from dci_cnn.export import ONNX_OPSET, to_bioimageio, to_onnx, to_torchscript
 from dci_cnn.weights import WeightsError
@@ -100,6 +100,7 @@ def test_package_loads_back_verified_and_without_pickle(paper_zip, monkeypatch):
     monkeypatch.setattr(torch, "load", no_pickle)
     loaded = load_model(paper_zip)
     assert loaded.name == "dci-paper" and loaded.halo == load_model("dci-paper").halo
+    assert model_card(paper_zip)["sha256"] == model_card("dci-paper")["sha256"]
     np.testing.assert_array_equal(deblur(image, model=str(paper_zip), channel_axis=-1), expected)
 
 

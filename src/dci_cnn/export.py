@@ -125,9 +125,10 @@ def to_onnx(model, path, *, overwrite=False, opset=ONNX_OPSET):
     -------
     pathlib.Path
     """
-    path = _target(path, ".onnx", overwrite)
+    path = _target(path, FORMATS["onnx"], overwrite)
     loaded = _loaded(model)
     onnx = _require("onnx")
+    _require("onnxscript")  # torch's ONNX exporter writes the graph with it
     step = loaded.spec.size_multiple
     height, width = torch.export.Dim("height_steps", min=1), torch.export.Dim("width_steps", min=1)
     shapes = {"x": {0: torch.export.Dim("batch", min=1), 2: step * height, 3: step * width}}
@@ -162,7 +163,7 @@ def to_torchscript(model, path, *, overwrite=False):
     -------
     pathlib.Path
     """
-    path = _target(path, ".pt", overwrite)
+    path = _target(path, FORMATS["torchscript"], overwrite)
     loaded = _loaded(model)
     scripted = torch.jit.script(_module(loaded))
     atomic_write(path, lambda tmp: torch.jit.save(scripted, tmp), overwrite=overwrite)
@@ -194,7 +195,7 @@ def to_bioimageio(model, path, *, overwrite=False):
     -------
     pathlib.Path
     """
-    path = _target(path, ".zip", overwrite)
+    path = _target(path, FORMATS["bioimageio"], overwrite)
     loaded = _loaded(model)
     spec = _require("bioimageio.spec")
     with tempfile.TemporaryDirectory(prefix="dci-cnn-export-") as tmp:
