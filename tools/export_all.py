@@ -52,8 +52,8 @@ def main(argv=None):
                 print(summary.format(), file=sys.stderr)
         rows.append(row)
         print(" | ".join(row), flush=True)
-    headers = ["model", "size step", "halo", "smallest tile", "zip MB", "max |ONNX - torch|",
-               "max |TorchScript - torch|", "export s"] + (["bioimageio.core test", "loads back", "test s"] if args.test else [])
+    headers = ["model", "size step", "halo", "smallest tile", "zip MB", "max abs(ONNX - torch)",
+               "max abs(TorchScript - torch)", "export s"] + (["bioimageio.core test", "loads back", "test s"] if args.test else [])
     print("\n| " + " | ".join(headers) + " |\n|" + "---|" * len(headers))
     print("\n".join("| " + " | ".join(r) + " |" for r in rows))
     return 1 if failed else 0
