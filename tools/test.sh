@@ -20,7 +20,7 @@ VENV=${DCI_VENV:-.venv}
 [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
 # torch first, pinned: this release has a CPU build on this machine's disk; a loose range would download CUDA builds.
 "$VENV/bin/python" -m pip install -q torch==2.13.0
-"$VENV/bin/python" -m pip install -q -e ".[test-napari]"
+"$VENV/bin/python" -m pip install -q -e ".[test-napari,export]"
 
 if command -v xvfb-run >/dev/null; then
   exec xvfb-run -a -s "-screen 0 1600x1000x24" "$VENV/bin/python" -m pytest "$@"

@@ -1,6 +1,6 @@
 """The ``dci-cnn`` command: parse, call the library, report.
 
-Subcommands: ``deblur``, ``demo``, ``models``, ``train``, ``evaluate``. Every
+Subcommands: ``deblur``, ``demo``, ``models``, ``train``, ``evaluate``, ``export``. Every
 error ends in one line in the command line's own spelling (exit status 2 for
 arguments and inputs, 1 when a file failed); Ctrl-C, SIGTERM and SIGHUP remove
 unfinished files and exit with 128 + the signal's number (130, 143, 129).
@@ -285,7 +285,7 @@ class _HelpWithDefaults(argparse.ArgumentDefaultsHelpFormatter):
 
 def build_parser():
     """The ``dci-cnn`` argument parser with all subcommands."""
-    from . import evaluate, train
+    from . import evaluate, export, train
     from .evaluate import tile_size_arg
 
     parser = argparse.ArgumentParser(prog="dci-cnn", description="Remove compression artifacts, blur and noise with a CNN.")
@@ -333,6 +333,10 @@ def build_parser():
                        formatter_class=_HelpWithDefaults)
     evaluate.build_parser(p)
     p.set_defaults(func=lambda a: evaluate.main(a.argv))
+
+    p = sub.add_parser("export", help="write a model as a bioimage.io package, ONNX or TorchScript")
+    export.build_parser(p)
+    p.set_defaults(func=export.main)
     return parser
 
 

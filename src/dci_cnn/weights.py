@@ -8,7 +8,9 @@ safetensors only: no pickle is ever unpickled.
 
 Shipped weights live in the package (``dci_cnn/weights`` in a wheel, the
 repository's ``weights/`` folder in a source checkout). A path to a
-``.safetensors`` file with its card beside it loads the same way.
+``.safetensors`` file with its card beside it loads the same way, and so
+does a bioimage.io package written by :mod:`dci_cnn.export` (a ``.zip``
+holding both).
 """
 
 from __future__ import annotations
@@ -18,13 +20,14 @@ import hashlib
 import json
 import os
 import threading
+import zipfile
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
 import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load, save_file
 
 from ._files import atomic_write
 from .models import ARCHITECTURES, ArchSpec, build_model, fold_batchnorm
@@ -200,15 +203,21 @@ def model_card(model):
         required field or has one of the wrong kind (the message names the
         card and the field).
     """
+    if _is_package(model):
+        return _read_package(model)[0]
     _, card_file = _resolve(model)
     if not card_file.is_file():
         raise WeightsError(f"model card {card_file} is missing")
+    return _checked_card(card_file.read_bytes(), card_file, card_file.stem)
+
+
+def _checked_card(text, where, name):
     try:
-        card = json.loads(card_file.read_text())
+        card = json.loads(text)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise WeightsError(f"model card {card_file} is not valid JSON: {exc}") from None
-    _check_card(card, card_file)
-    card["name"] = card_file.stem
+        raise WeightsError(f"model card {where} is not valid JSON: {exc}") from None
+    _check_card(card, where)
+    card["name"] = name
     return card
 
 
@@ -242,6 +251,24 @@ def _json_kind(value):
     return kinds.get(type(value), "a number")
 
 
+def _is_package(model):
+    return isinstance(model, (str, os.PathLike)) and str(model).endswith(".zip")
+
+
+def _read_package(path):
+    """Card and tensor bytes of the model in a bioimage.io zip from :mod:`dci_cnn.export` (nothing is extracted)."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            names = [n for n in zf.namelist() if n.endswith(".safetensors") and "/" not in n]
+            if len(names) != 1:
+                raise WeightsError(f"{path} holds no dci-cnn weights (one .safetensors and its card); "
+                                   "write packages with `dci-cnn export`")
+            name = names[0].removesuffix(".safetensors")
+            return _checked_card(zf.read(f"{name}.json"), f"{path}:{name}.json", name), zf.read(names[0])
+    except (OSError, zipfile.BadZipFile, KeyError) as exc:
+        raise WeightsError(f"{path} is not a readable bioimage.io package from dci-cnn export: {exc}") from None
+
+
 def load_model(model):
     """Load a model by name or path, verified and ready for inference.
 
@@ -251,8 +278,9 @@ def load_model(model):
     Parameters
     ----------
     model : str or path-like
-        A name from :func:`list_models` or a ``.safetensors`` file whose
-        card (``.json``) lies beside it.
+        A name from :func:`list_models`, a ``.safetensors`` file whose
+        card (``.json``) lies beside it, or a bioimage.io ``.zip`` written
+        by :mod:`dci_cnn.export` (its model keeps the name it had).
 
     Returns
     -------
@@ -266,7 +294,7 @@ def load_model(model):
         tensors do not fit the architecture (the missing, unexpected and
         mis-shaped tensors are named).
     """
-    tensors, _ = _resolve(model)
+    tensors = Path(model) if _is_package(model) else _resolve(model)[0]
     if not tensors.is_file():
         raise WeightsError(f"weights file {tensors} is missing")
     stat = tensors.stat()
@@ -283,15 +311,19 @@ def read_verified(model):
     state : dict of torch.Tensor
         The raw state dict (BatchNorm not folded), e.g. to fine-tune from.
     """
-    tensors, _ = _resolve(model)
-    if not tensors.is_file():
-        raise WeightsError(f"weights file {tensors} is missing")
-    card = model_card(tensors)
-    actual = sha256_file(tensors)
+    if _is_package(model):
+        tensors = Path(model)
+        card, raw = _read_package(tensors)
+    else:
+        tensors, _ = _resolve(model)
+        if not tensors.is_file():
+            raise WeightsError(f"weights file {tensors} is missing")
+        card, raw = model_card(tensors), tensors.read_bytes()
+    actual = hashlib.sha256(raw).hexdigest()
     if actual != card["sha256"]:
         raise WeightsError(f"weights file {tensors} fails its checksum: sha256 {actual}, card says {card['sha256']}")
     try:
-        state = load_file(tensors)
+        state = load(raw)
     except (SafetensorError, OSError) as exc:
         raise WeightsError(f"weights file {tensors} is not a valid safetensors file: {exc}") from None
     return card, state
@@ -320,7 +352,7 @@ def _load_cached(path, _mtime, _size):
     module = fold_batchnorm(module.eval())
     for p in module.parameters():
         p.requires_grad_(False)
-    return LoadedModel(tensors.stem, card, module, ARCHITECTURES[card["architecture"]], str(tensors))
+    return LoadedModel(card["name"], card, module, ARCHITECTURES[card["architecture"]], str(tensors))
 
 
 def _state_mismatch(expected, state, shown=4):
