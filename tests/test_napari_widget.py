@@ -466,3 +466,23 @@ class _GapMeter:
     def longest(self):
         self._timer.stop()
         return max(self._gaps)
+
+
+def test_samples_open_together_without_unit_warnings(make_napari_viewer):
+    viewer = make_napari_viewer()
+    before = len(notification_manager.records)
+    for key in ("cells-jpeg", "landsat-rgb-jpeg"):
+        viewer.open_sample("dci-cnn", key)
+    assert not [n for n in notification_manager.records[before:] if "units" in str(n.message).lower()]
+    cells, landsat = viewer.layers
+    assert np.allclose(cells.scale, landsat.scale)  # the cells are not shrunk to a dot
+
+
+def test_opening_a_jpeg_records_its_quality(make_napari_viewer, tmp_path):
+    from PIL import Image
+
+    path = tmp_path / "scan.jpg"
+    Image.fromarray(np.random.default_rng(30).integers(0, 256, (40, 40), np.uint8)).save(path, quality=25)
+    viewer = make_napari_viewer()
+    [layer] = viewer.open(str(path), plugin="dci-cnn")
+    assert layer.metadata["jpeg"]["quality"] == 25 and layer.metadata["jpeg"]["subsampling"] is None
