@@ -328,6 +328,14 @@ def test_channel_axis_from_labels_and_rgb(viewer_widget):
     assert widget.channels.value == "none" and not _shown(widget.channel_note)
 
 
+def test_docked_widget_keeps_the_channel_choices(make_napari_viewer):
+    viewer = make_napari_viewer()
+    _, widget = viewer.window.add_plugin_dock_widget("dci-cnn", "Deblur")  # napari resets its choices on changes
+    viewer.add_image(np.zeros((64, 64), np.uint8), name="flat")
+    viewer.add_image(np.zeros((64, 64, 7), np.uint16), name="bands")
+    assert widget.channels.choices == ("none", 0, 1, 2) and widget.channels.value == 2
+
+
 def test_short_image_side_is_never_restored_silently(viewer_widget):
     viewer, widget = viewer_widget
     viewer.add_image(np.zeros((64, 64, 2), np.uint16), name="two")

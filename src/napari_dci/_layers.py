@@ -173,13 +173,23 @@ def _display(layer):
     return values
 
 
+def _same(old, new):
+    """Whether setting ``new`` would change nothing (each napari setter redraws the layer)."""
+    old, new = (getattr(v, "name", v) for v in (old, new))  # colormaps by name
+    try:
+        return bool(np.array_equal(np.asarray(old, dtype=object), np.asarray(new, dtype=object)))
+    except (TypeError, ValueError):
+        return old == new
+
+
 def _apply(layer, settings):
     """Set ``settings`` on ``layer``, except display settings the user changed since the last run."""
     applied, current = _applied.get(layer), _display(layer)
     for key, value in settings.items():
         if key in DISPLAY and applied is not None and current[key] != applied[key]:
             continue  # changed by the user on the output layer: theirs to keep
-        setattr(layer, key, value)
+        if not _same(getattr(layer, key), value):
+            setattr(layer, key, value)
     _applied[layer] = _display(layer)
 
 
@@ -226,9 +236,8 @@ def show_result(viewer, snapshot, data):
             show_info(f"dci-cnn: kept the earlier output as {existing.name!r}; the plane went into a new {name!r}")
             existing = None
     if existing is not None and _compatible(existing, snapshot, data):
-        existing.data = data
+        existing.data = data  # redraws it
         _apply(existing, snapshot.settings)
-        existing.refresh()
         return existing
     layer = Image(data, name=name, rgb=snapshot.rgb, multiscale=snapshot.multiscale, **snapshot.settings)
     _applied[layer] = _display(layer)

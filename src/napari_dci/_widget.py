@@ -29,7 +29,7 @@ from dci_cnn import list_models
 from dci_cnn.devices import available_devices
 from dci_cnn.weights import MODEL_FAMILIES
 
-from ._background import BackgroundPlanes, dask_progress
+from ._background import BackgroundPlanes, compute_thread, dask_progress
 from ._cards import PAPER, card_summary, card_text, paper_last
 from ._channels import guess_channel_axis, image_axes
 from ._layers import capture, output_name, plane_axes, show_result
@@ -97,6 +97,11 @@ class Outcome:
 
 
 def _restore_job(snapshot, options, visible, stop, report):
+    """Worker body: the restoration runs in the plugin's low-priority compute thread (see :func:`_restore`)."""
+    return compute_thread.submit(_restore, snapshot, options, visible, stop, report).result()
+
+
+def _restore(snapshot, options, visible, stop, report):
     """Worker body: restore a snapshot, never raising (errors go back in the :class:`Outcome`).
 
     ``stop()`` is polled after every tile or dask task (a cancelled worker's
@@ -147,7 +152,7 @@ class DeblurWidget(Container):
         self._progressing = False
         self._guess = None
         self.image = ComboBox(label="image", choices=self._layer_choices)
-        self.channels = ComboBox(label="channels", choices=[("none", NO_CHANNELS)])
+        self.channels = ComboBox(label="channels", choices=self._channel_choices)
         self.channel_note = Label(value="")
         families = [f for f in FAMILIES if f == AUTO or set(MODEL_FAMILIES[f].values()) <= set(list_models())]
         shipped = paper_last(list_models())
@@ -166,7 +171,8 @@ class DeblurWidget(Container):
         self.cancel_button = PushButton(text="Cancel", enabled=False)
         self.progress = ProgressBar(value=0, min=0, max=1, visible=False)
         self.status = Label(value="")
-        model_row = Container(widgets=[self.model, self.card_button], layout="horizontal", labels=True)
+        self.model.label = ""  # the row below carries the label, in the dock's label column
+        model_row = Container(widgets=[self.model, self.card_button], layout="horizontal", labels=False, label="model")
         model_row.margins = (0, 0, 0, 0)
         buttons = Container(widgets=[self.run_button, self.cancel_button], layout="horizontal", labels=False)
         self.extend([
@@ -242,26 +248,29 @@ class DeblurWidget(Container):
         dialog.show()
         return dialog
 
+    def _channel_choices(self, _widget):
+        """ "none", or each axis of the chosen layer (napari resets docked widgets' choices from this)."""
+        layer = self.image.value
+        if not isinstance(layer, Image):
+            return [("none", NO_CHANNELS)]
+        shape = layer.data[0].shape if layer.multiscale else layer.data.shape
+        if layer.rgb:
+            return [("RGB (colour model)", len(shape) - 1)]
+        axes = [(f"axis {a}: {layer.axis_labels[a]!r}, {n}", a) for a, n in enumerate(shape) if len(shape) >= 3]
+        return [("none: planes of the last two axes", NO_CHANNELS), *axes]
+
     def _layer_changed(self):
         """Offer the chosen layer's axes as channel axis, preselecting the guess."""
         layer = self.image.value
-        if not isinstance(layer, Image):
-            choices, guess = [("none", NO_CHANNELS)], None
-        else:
+        guess = None
+        if isinstance(layer, Image):
             shape = layer.data[0].shape if layer.multiscale else layer.data.shape
-            labels = layer.axis_labels
-            guess = guess_channel_axis(shape, rgb=layer.rgb, axis_labels=labels)
-            if layer.rgb:
-                choices = [("RGB (colour model)", guess.axis)]
-            else:
-                choices = [("none: planes of the last two axes", NO_CHANNELS)] + [
-                    (f"axis {a}: {labels[a]!r}, {n}", a) for a, n in enumerate(shape) if len(shape) >= 3
-                ]
+            guess = guess_channel_axis(shape, rgb=layer.rgb, axis_labels=layer.axis_labels)
         self._guess = guess
-        self.channels.native.clear()
-        self.channels.choices = choices
+        self.channels.native.clear()  # relabelled items would otherwise keep their old text
+        self.channels.reset_choices()
         self.channels.value = NO_CHANNELS if guess is None or guess.axis is None else guess.axis
-        self.channels.enabled = len(choices) > 1 and self._worker is None
+        self.channels.enabled = len(self.channels.choices) > 1 and self._worker is None
         self._channels_changed()
 
     def _channel_axis(self):
