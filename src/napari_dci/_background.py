@@ -139,12 +139,12 @@ class BackgroundPlanes:
             if index in self._cache:
                 self._cache.move_to_end(index)
                 return self._cache[index][rest]
-            lazy = self._lazy(index)
             if index not in self._pending and index not in self._failed:
                 self._pending.add(index)
                 self._latest = index
-                compute_thread.submit(self._compute, index, lazy)
-        return np.zeros(lazy.shape, self.dtype)[rest]
+                compute_thread.submit(self._compute, index)  # even slicing the dask graph takes a while
+        # an empty stand-in of the right shape (slicing a zero-strided view costs nothing)
+        return np.zeros(np.broadcast_to(np.zeros((), self.dtype), self.shape)[key].shape, self.dtype)
 
     def compute_plane(self, index, report=None):
         """Compute plane ``index`` now (in the calling thread) and keep it; ``report`` as in :func:`dask_progress`."""
@@ -161,11 +161,12 @@ class BackgroundPlanes:
             while used > CACHE_BYTES and len(self._cache) > 1:
                 used -= self._cache.popitem(last=False)[1].nbytes
 
-    def _compute(self, index, lazy):
+    def _compute(self, index):
         with self._lock:
             if index != self._latest or self._closed:  # the slider moved on: asked for again if shown again
                 self._pending.discard(index)
                 return
+        lazy = self._lazy(index)
         for listener in self.started:
             listener(index)
 
