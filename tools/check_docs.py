@@ -98,7 +98,7 @@ class _Chromium:
             [executable, "--headless=new", "--remote-debugging-pipe", "--no-sandbox", "--disable-gpu",
              "--hide-scrollbars", "--no-first-run", "--mute-audio", "about:blank"],
             pass_fds=(3, 4), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            preexec_fn=lambda: (os.dup2(read_theirs, 3), os.dup2(write_theirs, 4)))
+            preexec_fn=lambda: (os.dup2(read_theirs, 3), os.dup2(write_theirs, 4)))  # noqa: PLW1509 - no threads here
         os.close(read_theirs)
         os.close(write_theirs)
         self.out, self.inp = os.fdopen(write_ours, "wb"), os.fdopen(read_ours, "rb")
