@@ -36,10 +36,9 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT / "tools"))
 import speed
 from _bench import force_dtype, machine_line, matmul_rate, run_child
+from docs_tables import PEER_LABELS as PEERS
 
 QUALITIES = (10, 20, 30, 40)
-PEERS = {"tv": "TV (Chambolle)", "nlm": "NL-means (fast)", "rl": "Richardson-Lucy, 30 it",
-         "dncnn20": "DnCNN-3 (20 layers)", "fbcnn": "FBCNN"}
 
 
 def _timings(models, sizes, args):
@@ -155,6 +154,11 @@ def plots(report, folder):
         plt.close(fig)
         Image.open(buffer).convert("RGB").quantize(64).save(folder / name, optimize=True)
 
+    def size_axis(ax):
+        sizes = sorted({round(r["mp"], 2) for rows in timings.values() for r in rows})
+        ax.set_xticks(sizes, [f"{x:g}" for x in sizes])
+        ax.minorticks_off()
+
     def auto(rows):
         return sorted((r for r in rows if r["dtype"] != "float32" or len({x["dtype"] for x in rows}) == 1),
                       key=lambda r: r["mp"])
@@ -165,6 +169,7 @@ def plots(report, folder):
         ax.plot([r["mp"] for r in rows], [r["s_per_mp"] for r in rows], "o-", label=model)
     ax.set(xscale="log", xlabel="image size (megapixels)", ylabel="seconds per megapixel", ylim=(0, None),
            title="Speed against image size")
+    size_axis(ax)
     ax.legend(fontsize=10)
     save(fig, "speed.png")
 
@@ -174,6 +179,7 @@ def plots(report, folder):
         ax.plot([r["mp"] for r in rows], [r["beyond_mb"] / 1e3 for r in rows], "o-", label=model)
     ax.set(xscale="log", xlabel="image size (megapixels)", ylabel="GB beyond input and output",
            ylim=(0, None), title="Peak memory against image size")
+    size_axis(ax)
     ax.legend(fontsize=10)
     save(fig, "memory.png")
 

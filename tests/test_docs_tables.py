@@ -44,3 +44,8 @@ def test_no_page_outside_the_list_has_markers(docs_tables):
     marked = {str(p.relative_to(ROOT)) for p in [ROOT / "README.md", *(ROOT / "docs").rglob("*.md")]
               if "generated" not in p.parts and "<!-- docs_tables:" in p.read_text()}
     assert marked <= set(docs_tables.PAGES)
+
+
+def test_a_number_at_the_start_of_a_line_is_refused(docs_tables):
+    with pytest.raises(ValueError, match="starts a line"):
+        docs_tables.filled("costs\n<!-- docs_tables: cpu-tile -->1<!-- /docs_tables: cpu-tile --> pixels")

@@ -26,6 +26,9 @@ from dci_cnn.devices import CPU_TILE_SIZE
 
 ROOT = Path(__file__).resolve().parents[1]
 REPORT = ROOT / "benchmarks" / "report.json"
+# benchmarks/report.py's peers: its key -> the name on the page
+PEER_LABELS = {"tv": "TV (Chambolle)", "nlm": "NL-means (fast)", "rl": "Richardson-Lucy, 30 it",
+               "dncnn20": "DnCNN-3", "fbcnn": "FBCNN"}
 # Published PSNR gains over the JPEG input at QUALITIES, gray images, one model for all qualities
 FBCNN_PAPER = ("J. Jiang, K. Zhang, R. Timofte, *Towards Flexible Blind JPEG Artifacts Removal*, ICCV 2021, "
                "Table 1 (grayscale JPEG, BSDS500 column: its JPEG, DnCNN and FBCNN rows)")
@@ -211,7 +214,7 @@ def bf16_table():
         f32 = next(x["s_per_mp"] for x in at1 if x["dtype"] == "float32")
         b16 = next(x["s_per_mp"] for x in at1 if x["dtype"] != "float32")
         lines.append(f"| `{model}` | {f32:.2f} | {b16:.2f} | {f32 / b16:.2f}× | {psnrs['float32']:.3f} | "
-                     f"{psnrs['bfloat16']:.3f} | {psnrs['bfloat16'] - psnrs['float32']:+.4f} dB |")
+                     f"{psnrs['bfloat16']:.3f} | {round(psnrs['bfloat16'] - psnrs['float32'], 4) + 0.0:+.4f} dB |")
     return "\n".join(lines)
 
 
@@ -227,10 +230,8 @@ def peers_table():
         entries = model_card(model)["metrics"][data]["jpeg"]
         shown = " / ".join(f"{entries[f'QF{q}']['psnr_gain']:+.2f}" if f"QF{q}" in entries else "–" for q in QUALITIES)
         lines.append(f"| `{model}` | {spm:.2f} | {shown} | its card, {'CBSD68 in gray' if data == 'cbsd68' else 'Kodak24 in colour'} |")
-    labels = {"tv": "TV (Chambolle)", "nlm": "NL-means (fast)", "rl": "Richardson-Lucy, 30 it",
-              "dncnn20": "DnCNN-3", "fbcnn": "FBCNN"}
     quality = r.get("peer_quality", {})
-    for peer, label in labels.items():
+    for peer, label in PEER_LABELS.items():
         timing = r["peer_timings"].get(peer, {})
         spm = f"{timing['s_per_mp']:.2f}" if "s_per_mp" in timing else "–"
         if peer in quality:
@@ -266,6 +267,9 @@ def filled(text):
     """
     def make(match):
         name, newline = match.group(1), match.group(2)
+        if not newline and match.start() > 0 and text[match.start() - 1] == "\n":
+            raise ValueError(f"'<!-- docs_tables: {name} -->' starts a line: markdown would read it as an HTML block "
+                             "and cut the paragraph; put it after a word")
         if name not in BLOCKS:
             raise ValueError(f"unknown '<!-- docs_tables: {name} -->' marker; known: {', '.join(BLOCKS)}")
         body = BLOCKS[name]().strip()
