@@ -241,6 +241,7 @@ def main(argv=None):
     p.add_argument("--test-images", type=int, help="only the first N test images for the peers' quality (default: all)")
     p.add_argument("--sizes", type=float, nargs="+", help="megapixels (default 0.25 1 4 16; the default colour model also 64)")
     p.add_argument("--no-quality", action="store_true", help="skip the peers' quality")
+    p.add_argument("--peer-mp", type=float, help="image size for the peers' timing (default 1 MP, quick 0.25)")
     p.add_argument("--json", default=str(HERE / "report.json"))
     p.add_argument("--figures", default=str(ROOT / "docs" / "images" / "benchmarks"))
     p.add_argument("--no-page", action="store_true", help="do not rewrite the tables of docs/benchmarks.md")
@@ -262,7 +263,7 @@ def main(argv=None):
         sizes["dci-paper"] = [0.25, 1]
     report["timings"] = _timings(models, sizes, args)
     report["bf16_psnr"] = _bf16_psnr(models)
-    report["peer_mp"] = 0.25 if args.quick else 1
+    report["peer_mp"] = args.peer_mp or (0.25 if args.quick else 1)
     report["peer_timings"] = _peer_timings(report["peer_mp"])
     if args.cbsd68 and not args.no_quality:
         report["peer_quality"] = _peer_quality(args.cbsd68, args.tune_data, args.tune_images, args.test_images)
