@@ -35,7 +35,7 @@ def stretch(channel):
 
 def panel(ax, image, title, **kwargs):
     ax.imshow(image, interpolation="nearest", **kwargs)
-    ax.set_title(title, fontsize=9)
+    ax.set_title(title, fontsize=12)
     ax.set_axis_off()
 
 

