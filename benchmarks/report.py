@@ -242,6 +242,7 @@ def main(argv=None):
     p.add_argument("--sizes", type=float, nargs="+", help="megapixels (default 0.25 1 4 16; the default colour model also 64)")
     p.add_argument("--no-quality", action="store_true", help="skip the peers' quality")
     p.add_argument("--peer-mp", type=float, help="image size for the peers' timing (default 1 MP, quick 0.25)")
+    p.add_argument("--conditions", default="", help="how the machine was shared during the run, printed with the hardware")
     p.add_argument("--json", default=str(HERE / "report.json"))
     p.add_argument("--figures", default=str(ROOT / "docs" / "images" / "benchmarks"))
     p.add_argument("--no-page", action="store_true", help="do not rewrite the tables of docs/benchmarks.md")
@@ -255,6 +256,7 @@ def main(argv=None):
 
     start = time.time()
     report = {"machine": machine_line(), "started": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+              "conditions": args.conditions,
               "matmul_gflops": {"float32": matmul_rate(torch.float32), "bfloat16": matmul_rate(torch.bfloat16)}}
     models = list_models()
     sizes = {"*": args.sizes or ([0.25, 1] if args.quick else [0.25, 1, 4, 16])}

@@ -182,7 +182,7 @@ def machine():
     r = _report()
     rates = r["matmul_gflops"]
     return (f"{r['machine']}; measured {r['started']} in {r['seconds']} s. Dense matmul rate: "
-            f"{rates['float32']:.0f} GFLOP/s float32, {rates['bfloat16']:.0f} bf16.")
+            f"{rates['float32']:.0f} GFLOP/s float32, {rates['bfloat16']:.0f} bf16. {r.get('conditions', '')}").strip()
 
 
 def _by_size(key, scale, fmt):
@@ -237,7 +237,8 @@ def peers_table():
         if peer in quality:
             q = quality[peer]
             shown = " / ".join(f"{q['gains'][str(x)]:+.2f}" for x in QUALITIES)
-            source = f"measured here, CBSD68 in gray (setting {q['setting']} picked on BSDS500 training images)"
+            source = (f"measured here, {q['images']} CBSD68 images in gray (setting {q['setting']} picked on "
+                      "BSDS500 training images)")
         elif label in PUBLISHED:
             shown = " / ".join(f"{g:+.2f}" for g in PUBLISHED[label]["gains"])
             source = "published[^published] (timed here with random weights)"
