@@ -139,8 +139,8 @@ plt.show()
 # Where restoration costs structure
 # ---------------------------------
 # PSNR rises on every image here, but SSIM does not always follow: on the
-# haematoxylin channel (and, depending on the JPEG quality, on the 12-bit
-# version of it) the printed SSIM is *lower* after restoration than before.
+# haematoxylin channel, both the 8-bit one in the stack and its 12-bit
+# version above, the printed SSIM is *lower* after restoration than before.
 # The network was trained on photos; it removes the 8x8 blocks, and with
 # them some of the fine granular texture of the stain, which SSIM counts as
 # structure. The zoomed crops show it: smoother nuclei, cleaner edges, less
