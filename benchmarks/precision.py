@@ -12,7 +12,7 @@ comparison is skipped unless ``--force`` is given.
 
 Examples
 --------
-    python benchmarks/precision.py --data ../shared/data/eval/kodak24
+    python benchmarks/precision.py --data kodak24/
     python benchmarks/precision.py --limit 4              # quick: first 4 images
     python benchmarks/precision.py --force                # run even without native bf16
     python benchmarks/precision.py --reference float32-weights/ --data ../shared/data/eval/cbsd68 --limit 8

@@ -83,9 +83,9 @@ fig, axes = plt.subplots(2, 3, figsize=(10.5, 7.6), layout="constrained")
 for ax, (name, (out, sec)) in zip(axes.flat, panels):
     ax.imshow(np.clip(out[crop], 0, 1), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
     title = name if name == "original" else f"{name}\nPSNR {psnr(clean, out):.2f} dB, SSIM {ssim(clean, out):.3f}"
-    ax.set_title(title, fontsize=9)
+    ax.set_title(title, fontsize=12)
     ax.set_axis_off()
-fig.suptitle(f"blur sigma {BLUR} px + noise sigma {NOISE:g}/255 + JPEG q={QUALITY}", fontsize=10)
+fig.suptitle(f"blur sigma {BLUR} px + noise sigma {NOISE:g}/255 + JPEG q={QUALITY}", fontsize=13)
 plt.show()
 
 # %%
@@ -96,7 +96,7 @@ fig, axes = plt.subplots(1, 3, figsize=(11, 4), layout="constrained")
 for ax, name in zip(axes, ["degraded input", "unsupervised Wiener (true PSF)", "dci-cnn (blind)"]):
     out = results[name][0]
     ax.imshow(np.clip(out, 0, 1), cmap="gray", vmin=0, vmax=1)
-    ax.set_title(f"{name}\nPSNR {psnr(clean, out):.2f} dB, SSIM {ssim(clean, out):.3f}", fontsize=9)
+    ax.set_title(f"{name}\nPSNR {psnr(clean, out):.2f} dB, SSIM {ssim(clean, out):.3f}", fontsize=12)
     ax.set_axis_off()
 plt.show()
 

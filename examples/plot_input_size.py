@@ -76,7 +76,7 @@ ax1.set_title(f"mean PSNR gain over {summary[0]['images']} images")
 ax1.legend(title="JPEG quality")
 ax2.set_ylabel("PSNR-B (dB)")
 ax2.set_title("PSNR-B of JPEG input (dashed) and output")
-ax2.legend(fontsize=7, ncol=2)
+ax2.legend(fontsize=11, ncol=2)
 plt.show()
 scratch.cleanup()
 

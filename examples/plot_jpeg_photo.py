@@ -63,11 +63,11 @@ fig, axes = plt.subplots(len(qualities), 3, figsize=(9, 3.1 * len(qualities)), l
 for row, (q, degraded, restored, scores, _) in zip(axes, results):
     (p_in, s_in), (p_out, s_out) = scores
     row[0].imshow(degraded[crop], interpolation="nearest")
-    row[0].set_title(f"JPEG q={q}\nPSNR {p_in:.2f} dB, SSIM {s_in:.3f}", fontsize=9)
+    row[0].set_title(f"JPEG q={q}\nPSNR {p_in:.2f} dB, SSIM {s_in:.3f}", fontsize=12)
     row[1].imshow(np.clip(restored[crop], 0, 1), interpolation="nearest")
-    row[1].set_title(f"dci-cnn\nPSNR {p_out:.2f} dB, SSIM {s_out:.3f}", fontsize=9)
+    row[1].set_title(f"dci-cnn\nPSNR {p_out:.2f} dB, SSIM {s_out:.3f}", fontsize=12)
     row[2].imshow(clean[crop], interpolation="nearest")
-    row[2].set_title("original", fontsize=9)
+    row[2].set_title("original", fontsize=12)
     for ax in row:
         ax.set_axis_off()
 plt.show()
@@ -78,7 +78,7 @@ plt.show()
 # The rectangle marks the crop above. Scores are over the whole image.
 
 q, degraded, restored, scores, _ = results[0]
-fig, axes = plt.subplots(1, 3, figsize=(12, 4.4), layout="constrained")
+fig, axes = plt.subplots(1, 3, figsize=(10.5, 4.4), layout="constrained")
 for ax, im, title in zip(
     axes,
     (degraded, restored, clean),
@@ -86,7 +86,7 @@ for ax, im, title in zip(
 ):
     ax.imshow(np.clip(im, 0, 1))
     ax.add_patch(plt.Rectangle((crop[1].start, crop[0].start), 128, 128, fill=False, ec="yellow", lw=1.5))
-    ax.set_title(title, fontsize=10)
+    ax.set_title(title, fontsize=13)
     ax.set_axis_off()
 plt.show()
 
@@ -102,7 +102,7 @@ fig, ax = plt.subplots(figsize=(6, 4), layout="constrained")
 ax.plot(kb, [r[3][0][0] for r in results], "o-", label="JPEG")
 ax.plot(kb, [r[3][1][0] for r in results], "s-", label="JPEG + dci-cnn")
 for k, q, r in zip(kb, qualities, results):
-    ax.annotate(f"q={q}", (k, r[3][0][0]), textcoords="offset points", xytext=(4, -12), fontsize=8)
+    ax.annotate(f"q={q}", (k, r[3][0][0]), textcoords="offset points", xytext=(4, -12), fontsize=11)
 ax.set_xlabel("JPEG file size (kB)")
 ax.set_ylabel("PSNR (dB)")
 ax.set_title("astronaut, 512 x 512 RGB")

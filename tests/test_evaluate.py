@@ -63,6 +63,7 @@ def test_record_writes_means_into_the_card(images, tmp_path, random_models):
     card = model_card(model)
     entry = card["metrics"][images[0].parent.name]["jpeg"]
     assert entry["QF10@32"]["images"] == 2 and entry["command"].startswith("dci-cnn evaluate --data")
+    assert str(tmp_path) not in entry["command"] and f"--data {images[0].parent.name}" in entry["command"]
     assert load_model(model).card["sha256"] == card["sha256"]
 
 

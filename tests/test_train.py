@@ -48,6 +48,7 @@ def test_tiny_run_exports_a_model_with_its_card(photos, tmp_path):
     assert card["description"] == "test model" and card["architecture"] == "dcicnn"
     assert card["training"]["step"] == 4 and card["training"]["files"] == 3 and card["training"]["validation_files"] == 1
     assert card["training"]["command"].startswith("dci-cnn train --data") and card["training"]["validation_crop"] == 192
+    assert str(tmp_path) not in json.dumps(card) and card["training"]["data"] == f"{photos.name}, 4 images"
     with open(tmp_path / "run" / "log.csv", newline="") as log:
         rows = list(csv.DictReader(log))
     assert [r["step"] for r in rows] == ["2", "4"] and float(rows[-1]["val_psnr_in"]) > 0

@@ -16,6 +16,7 @@ ORDER = [
     "plot_jpeg_photo.py",
     "plot_microscopy.py",
     "plot_satellite.py",
+    "napari_plugin.py",
     "plot_compound_vs_classical.py",
     "plot_train_your_own.py",
     "plot_huge_image.py",

@@ -344,8 +344,8 @@ def deblur(
         memory. NumPy input only; store a dask result with ``to_zarr``.
     self_ensemble : bool, optional
         Average the network over the 8 flips and rotations of the image
-        (geometric self-ensemble): 8 times slower, and 0.04-0.15 dB higher
-        PSNR on the JPEG test sets (see the models guide).
+        (geometric self-ensemble): 8 times slower, for a slightly higher
+        PSNR (the gain per model and test set is in the models guide).
 
     Returns
     -------

@@ -6,6 +6,7 @@ import contextlib
 import errno
 import os
 import secrets
+import shlex
 from pathlib import Path
 
 try:
@@ -13,7 +14,7 @@ try:
 except ImportError:  # Windows
     fcntl = None
 
-__all__ = ["atomic_write", "check_folder", "locked"]
+__all__ = ["atomic_write", "check_folder", "locked", "portable_command"]
 
 
 def atomic_write(path, write, *, overwrite=False):
@@ -90,3 +91,19 @@ def locked(path):
         yield
     finally:
         handle.close()
+
+
+def portable_command(program, argv):
+    """``program`` and ``argv`` as one shell line in which paths outside the working folder show only their name.
+
+    Model cards keep the commands that made them; ``../data/bsds500`` or ``/home/me/runs/x`` would
+    describe one machine, so they become ``bsds500`` and ``x`` (a folder keeps a trailing ``/``).
+    """
+    def shown(token):
+        flag, eq, value = token.partition("=") if token.startswith("--") else ("", "", token)
+        path = Path(value)
+        if value and (path.is_absolute() or ".." in path.parts):
+            value = path.name + ("/" if path.is_dir() else "")
+        return flag + eq + value
+
+    return program + " " + shlex.join(shown(token) for token in argv)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shlex
 import sys
 import time
 from pathlib import Path
@@ -19,7 +18,7 @@ import numpy as np
 
 from . import metrics
 from ._deblur import deblur
-from ._files import atomic_write, check_folder, locked
+from ._files import atomic_write, check_folder, locked, portable_command
 from .degrade import gaussian_blur, gaussian_noise, jpeg, resize, to_uint8
 from .devices import resolve_device
 from .imageio import as_channels, find_images, read_image
@@ -249,7 +248,7 @@ def main(argv=None):
                      overwrite=True)
     if args.record:
         model = model_for(args.model, args.channels or 1)
-        command = "dci-cnn evaluate " + shlex.join(sys.argv[1:] if argv is None else argv)
+        command = portable_command("dci-cnn evaluate", sys.argv[1:] if argv is None else argv)
         degradation = args.degradation + (" self-ensemble" if args.self_ensemble else "")
         record_in_card(model, Path(args.data).name, degradation, summarize(rows), command)
     return 0

@@ -14,7 +14,6 @@ import json
 import math
 import os
 import pickle
-import shlex
 import signal
 import sys
 import time
@@ -26,7 +25,7 @@ import torch
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm import tqdm
 
-from ._files import atomic_write, check_folder
+from ._files import atomic_write, check_folder, portable_command
 from .degrade import PRESETS, degrade, jpeg
 from .devices import fast_dtype, resolve_device
 from .imageio import as_channels, find_images, read_image
@@ -397,7 +396,7 @@ def train(args):
             "architecture": args.arch,
             "arguments": arguments,
             "training": {
-                "data": str(args.data),
+                "data": f"{Path(args.data).resolve().name}, {len(train_files) + len(val_files)} images",
                 "files": len(train_files),
                 "validation_files": len(val_files),
                 "validation_crop": args.val_size,
@@ -408,7 +407,7 @@ def train(args):
                 "optimizer": f"Adam lr {args.lr} {args.schedule}" + (f", EMA {args.ema}" if args.ema else ""),
                 "precision": str(dtype) if dtype else "float32",
                 "init": str(args.init) if args.init else None,
-                "command": "dci-cnn train " + shlex.join(args.argv),
+                "command": portable_command("dci-cnn train", args.argv),
                 **final,
                 **lineage,
                 "total_wall_time_s": round(sum(s.get("wall_time_s", 0) for s in lineage.get("previous_stages", [])) + wall, 1),
