@@ -7,7 +7,7 @@ widget, pick a layer, press *Deblur*; the result appears as a new layer
 beside the input, in the same value range, with the input's scale and
 translation. Dask and multiscale layers stay lazy.
 
-![napari with the dci-cnn widget docked: a JPEG-compressed sample and its restoration side by side](../../images/napari-plugin.png)
+![napari with the dci-cnn widget docked: a JPEG-compressed sample and its restoration side by side](../../images/napari-after.jpg)
 
 *The screenshot is made by a script, `xvfb-run -a python tools/napari_screenshot.py`, which
 opens a plugin sample, restores it with the widget as a user would and zooms in on a detail.
