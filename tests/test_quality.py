@@ -1,0 +1,139 @@
+"""Quality conditioning: the FiLM adapter, its folding, ``deblur(quality=...)``, training and loading it."""
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+import torch
+from skimage import data
+
+from dci_cnn import deblur, list_models
+from dci_cnn._quality import adapter_for, conditioned_forward, fold, load_adapter, with_quality
+from dci_cnn.degrade import jpeg
+from dci_cnn.models import DCIUNet
+from dci_cnn.weights import WeightsError, load_model, save_weights
+
+
+def _randomise(module, seed, std):
+    torch.manual_seed(seed)
+    for p in module.parameters():
+        torch.nn.init.normal_(p, 0.0, std)
+    return module
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    """A small random U-Net and a random (trained-looking) adapter for it."""
+    net = _randomise(DCIUNet(1, widths=(8, 16, 16), blocks=(1, 1, 1)), 0, 0.1).eval()
+    return net, _randomise(adapter_for(net), 1, 0.3).eval()
+
+
+@pytest.fixture(scope="module")
+def with_adapter(tmp_path_factory, tiny):
+    """``folder/tiny.safetensors`` and its adapter ``tiny-quality.safetensors`` beside it, saved as shipped ones are."""
+    net, adapter = tiny
+    folder = tmp_path_factory.mktemp("adapted")
+    base = save_weights(net, folder / "tiny.safetensors",
+                        {"architecture": "dciunet", "arguments": {"channels": 1, "widths": [8, 16, 16], "blocks": [1, 1, 1]}})
+    save_weights(adapter, folder / "tiny-quality.safetensors",
+                 {"adapter": "quality-film", "base": "tiny", "base_sha256": base["sha256"], "arguments": {"frequencies": 4, "hidden": 16}})
+    return folder / "tiny.safetensors"
+
+
+def test_an_untrained_adapter_is_exactly_the_blind_model(tiny):
+    net, _ = tiny
+    x = torch.rand(2, 1, 32, 32)
+    with torch.no_grad():
+        assert torch.equal(conditioned_forward(net, adapter_for(net), x, torch.tensor([10, 90])), net(x))
+
+
+def test_folded_network_computes_the_film_forward(tiny):
+    net, adapter = tiny
+    x = torch.rand(1, 1, 48, 40)
+    with torch.no_grad():
+        film = conditioned_forward(net, adapter, x, torch.tensor([30.0]))
+        folded = fold(net, adapter, 30)(x)
+        assert torch.allclose(folded, film, atol=1e-5)
+        assert (film - net(x)).abs().max() > 1e-2  # the adapter does something
+        assert (fold(net, adapter, 80)(x) - folded).abs().max() > 1e-3  # and it depends on the quality
+
+
+def test_deblur_with_quality_runs_the_folded_network_and_none_is_blind(with_adapter):
+    net = load_model(with_adapter)
+    adapter = load_adapter(with_adapter.with_name("tiny-quality.safetensors"), net).module
+    image = jpeg(data.camera()[:64, :72] / 255.0, 30)
+    blind = deblur(image, model=with_adapter)
+    assert np.array_equal(deblur(image, model=with_adapter, quality=None), blind)
+    q30 = deblur(image, model=with_adapter, quality=30)
+    with torch.no_grad():
+        expected = fold(net.module, adapter, 30)(torch.from_numpy(image)[None, None]).clamp(0, 1)[0, 0].numpy()
+    np.testing.assert_allclose(q30, expected, atol=1e-5)
+    assert np.abs(q30 - blind).max() > 1e-3
+    # strips, tiles and the self-ensemble run the folded network unchanged
+    np.testing.assert_allclose(deblur(image, model=with_adapter, quality=30, tile_size=16), q30, atol=1e-5)
+    ensemble = deblur(image, model=with_adapter, quality=30, self_ensemble=True)
+    np.testing.assert_array_equal(ensemble, deblur(image, model=with_quality(net, 30), self_ensemble=True))
+    assert np.abs(ensemble - deblur(image, model=with_adapter, self_ensemble=True)).max() > 1e-3
+
+
+def test_dask_input_gets_the_same_quality(with_adapter):
+    da = pytest.importorskip("dask.array")
+    image = jpeg(data.camera()[:96, :96] / 255.0, 20)
+    lazy = deblur(da.from_array(image, chunks=48), model=with_adapter, quality=20)
+    np.testing.assert_allclose(lazy.compute(), deblur(image, model=with_adapter, quality=20), atol=1e-5)
+
+
+def test_auto_estimates_the_quality_from_the_pixels_and_is_blind_without_jpeg(with_adapter):
+    camera = data.camera()[:128, :128] / 255.0
+    compressed = jpeg(camera, 40)
+    np.testing.assert_array_equal(deblur(compressed, model=with_adapter, quality="auto"),
+                                  deblur(compressed, model=with_adapter, quality=40))
+    np.testing.assert_array_equal(deblur(camera, model=with_adapter, quality="auto"), deblur(camera, model=with_adapter))
+
+
+def test_auto_leaves_models_without_an_adapter_blind(gray):
+    compressed = jpeg(data.camera()[:64, :64] / 255.0, 20)
+    np.testing.assert_array_equal(deblur(compressed, model=gray, quality="auto"), deblur(compressed, model=gray))
+
+
+@pytest.mark.parametrize(("quality", "error", "match"), [
+    (0, ValueError, "1-100"), (101, ValueError, "1-100"), (True, TypeError, "int 1-100"),
+    (30.0, TypeError, "int 1-100"), ("high", TypeError, "'auto'"),
+])
+def test_bad_quality_is_rejected_with_the_fix(with_adapter, quality, error, match):
+    with pytest.raises(error, match=match):
+        deblur(np.zeros((16, 16)), model=with_adapter, quality=quality)
+
+
+def test_a_quality_for_a_model_without_adapter_names_the_fix(gray):
+    with pytest.raises(ValueError, match="takes no quality.*quality=None"):
+        deblur(np.zeros((16, 16)), model=gray, quality=30)
+
+
+def test_default_model_with_a_quality_is_the_jpeg_family(monkeypatch):
+    from dci_cnn import _deblur
+
+    asked = []
+    monkeypatch.setattr(_deblur, "with_quality", lambda loaded, quality: asked.append((loaded.name, quality)) or loaded)
+    _deblur.describe((16, 16), None, None, 30)
+    _deblur.describe((16, 16, 3), -1, "default", 50)
+    assert asked == [("dci-unet-gray-jpeg", 30), ("dci-unet-color-jpeg", 50)]
+
+
+def test_adapter_is_verified_against_its_base_and_its_own_checksum(with_adapter, tmp_path):
+    for name in ("tiny", "tiny-quality"):
+        for ext in (".safetensors", ".json"):
+            shutil.copy(with_adapter.with_name(name + ext), tmp_path / (name + ext))
+    card_file = tmp_path / "tiny-quality.json"
+    card = json.loads(card_file.read_text())
+    card_file.write_text(json.dumps({**card, "base_sha256": "0" * 64}))
+    with pytest.raises(WeightsError, match="other weights"):
+        with_quality(load_model(tmp_path / "tiny.safetensors"), 30)
+    card_file.write_text(json.dumps({**card, "sha256": "0" * 64}))
+    with pytest.raises(WeightsError, match="checksum"):
+        with_quality(load_model(tmp_path / "tiny.safetensors"), 30)
+
+
+def test_list_models_leaves_adapters_out():
+    assert not [m for m in list_models() if m.endswith("-quality")]
