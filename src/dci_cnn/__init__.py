@@ -7,6 +7,7 @@
 from importlib.metadata import PackageNotFoundError, version
 
 from ._deblur import deblur
+from .jpeg import JpegQuality, estimate_jpeg_quality, read_jpeg_quality
 from .weights import list_models, load_model, model_card
 
 try:
@@ -14,4 +15,13 @@ try:
 except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0+unknown"
 
-__all__ = ["__version__", "deblur", "list_models", "load_model", "model_card"]
+__all__ = [
+    "JpegQuality",
+    "__version__",
+    "deblur",
+    "estimate_jpeg_quality",
+    "list_models",
+    "load_model",
+    "model_card",
+    "read_jpeg_quality",
+]
