@@ -6,10 +6,13 @@ import shutil
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 from skimage import data
+from skimage.transform import rescale
+from skimage.util import img_as_ubyte
 
 from dci_cnn import deblur, list_models
-from dci_cnn._quality import adapter_for, conditioned_forward, fold, load_adapter, with_quality
+from dci_cnn._quality import adapter_for, conditioned_forward, fold, load_adapter, quality_for_file, with_quality
 from dci_cnn.degrade import jpeg
 from dci_cnn.models import DCIUNet
 from dci_cnn.weights import WeightsError, load_model, save_weights
@@ -85,11 +88,12 @@ def test_dask_input_gets_the_same_quality(with_adapter):
 
 
 def test_auto_estimates_the_quality_from_the_pixels_and_is_blind_without_jpeg(with_adapter):
-    camera = data.camera()[:128, :128] / 255.0
-    compressed = jpeg(camera, 40)
+    compressed = jpeg(data.camera()[:128, :128] / 255.0, 40)
     np.testing.assert_array_equal(deblur(compressed, model=with_adapter, quality="auto"),
                                   deblur(compressed, model=with_adapter, quality=40))
-    np.testing.assert_array_equal(deblur(camera, model=with_adapter, quality="auto"), deblur(camera, model=with_adapter))
+    never_compressed = rescale(data.camera() / 255.0, 0.5)[:128, :128]  # resampled: no quantization lattice left
+    np.testing.assert_array_equal(deblur(never_compressed, model=with_adapter, quality="auto"),
+                                  deblur(never_compressed, model=with_adapter))
 
 
 def test_auto_leaves_models_without_an_adapter_blind(gray):
@@ -137,3 +141,51 @@ def test_adapter_is_verified_against_its_base_and_its_own_checksum(with_adapter,
 
 def test_list_models_leaves_adapters_out():
     assert not [m for m in list_models() if m.endswith("-quality")]
+
+
+def test_cli_tells_the_model_a_jpeg_files_own_quality(with_adapter, tmp_path):
+    from dci_cnn.cli import main
+    from dci_cnn.imageio import read_image
+
+    source = tmp_path / "photo.jpg"
+    Image.fromarray(data.camera()[:64, :64]).save(source, quality=30)
+    image = read_image(source)
+    for option, quality in (("auto", 30), ("none", None), ("70", 70)):
+        target = tmp_path / f"{option}.png"
+        assert main(["deblur", str(source), "-o", str(target), "--model", str(with_adapter), "--quality", option]) == 0
+        expected = img_as_ubyte(deblur(image, model=with_adapter, quality=quality))
+        np.testing.assert_array_equal(read_image(target), expected)
+    with pytest.raises(SystemExit):
+        main(["deblur", str(source), "-o", str(tmp_path / "x.png"), "--quality", "0"])
+
+
+def test_auto_for_a_file_is_blind_for_models_without_adapter_and_estimates_for_non_jpeg(with_adapter, gray, tmp_path):
+    source = tmp_path / "photo.jpg"
+    Image.fromarray(data.camera()[:64, :64]).save(source, quality=30)
+    image = np.asarray(Image.open(source))
+    assert quality_for_file("auto", source, image, gray, None) is None
+    assert quality_for_file("auto", source, image, str(with_adapter), None) == 30
+    Image.fromarray(image).save(tmp_path / "decoded.png")
+    assert quality_for_file("auto", tmp_path / "decoded.png", image, str(with_adapter), None) == "auto"
+    assert quality_for_file(55, source, image, gray, None) == 55
+
+
+def test_evaluate_scores_double_jpeg_with_the_true_quality_and_records_it_in_the_adapter_card(with_adapter, tmp_path):
+    from dci_cnn.evaluate import main
+
+    for name in ("tiny", "tiny-quality"):
+        for ext in (".safetensors", ".json"):
+            shutil.copy(with_adapter.with_name(name + ext), tmp_path / (name + ext))
+    images = tmp_path / "set"
+    images.mkdir()
+    Image.fromarray(data.camera()[:64, :64]).save(images / "camera.png")
+    model = str(tmp_path / "tiny.safetensors")
+    common = ["--data", str(images), "--model", model, "--degradation", "double-jpeg", "--quality", "30", "--first-quality", "10"]
+    assert main([*common, "--model-quality", "true", "--record", "--json", str(tmp_path / "true.json")]) == 0
+    assert main([*common, "--json", str(tmp_path / "blind.json")]) == 0
+    entry = json.loads((tmp_path / "tiny-quality.json").read_text())["metrics"]["set"]["double-jpeg, true quality"]
+    assert entry["QF10>30"]["images"] == 1 and "--model-quality true" in entry["command"]
+    true, blind = (json.loads((tmp_path / f"{k}.json").read_text())["summary"][0] for k in ("true", "blind"))
+    assert true["psnr_in"] == blind["psnr_in"] and true["psnr_out"] != blind["psnr_out"]
+    with pytest.raises(ValueError, match="first-quality"):
+        main(["--data", str(images), "--model", model, "--degradation", "double-jpeg", "--quality", "30"])

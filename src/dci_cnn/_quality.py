@@ -20,6 +20,7 @@ adapter of ``NAME.safetensors`` is ``NAME-quality.safetensors`` beside it.
 
 from __future__ import annotations
 
+import argparse
 import copy
 import functools
 import json
@@ -38,7 +39,7 @@ from .models import _ResBlock
 from .weights import ADAPTER_SUFFIX, LoadedModel, WeightsError, list_models, sha256_file, weights_dir
 
 __all__ = ["QualityAdapter", "adapter_for", "check_quality", "conditioned_forward", "estimate_for", "fold", "load_adapter",
-           "with_quality"]
+           "quality_arg", "quality_for_file", "with_quality"]
 
 def check_quality(quality):
     """Validate ``quality``: None, ``"auto"`` or an int 1-100; returns it (an int as a Python int)."""
@@ -211,3 +212,33 @@ def estimate_for(image, layout, size=1024):
     crop = planes[(0,) * lead][:size, :size]
     crop = np.asarray(crop if colour or layout.channel_axis is None else crop[..., 0])
     return estimate_jpeg_quality(crop, channel_axis=-1 if colour else None)
+
+
+def quality_for_file(requested, source, image, model, channel_axis):
+    """The ``quality`` to restore an image file with (the CLI's ``--quality``).
+
+    An int or None is kept. ``"auto"``: None when the model (as
+    :func:`dci_cnn.deblur` picks it for ``image``) has no quality adapter;
+    else a JPEG file's own quality, read from its tables; else ``"auto"``,
+    to estimate it from the pixels.
+    """
+    if requested != "auto":
+        return requested
+    from ._deblur import describe
+    from .jpeg import read_jpeg_quality
+
+    if adapter_path(describe(image.shape, channel_axis, model).model) is None:
+        return None
+    try:
+        return read_jpeg_quality(source).quality or "auto"
+    except ValueError:  # not a JPEG file
+        return "auto"
+
+
+def quality_arg(text):
+    """``--quality`` values: ``auto``, ``none`` (blind) or a JPEG quality 1-100."""
+    if text in ("auto", "none"):
+        return None if text == "none" else "auto"
+    if text.isdigit() and 1 <= int(text) <= 100:
+        return int(text)
+    raise argparse.ArgumentTypeError(f"expected auto, none or a JPEG quality 1-100, got {text!r}")

@@ -16,6 +16,7 @@ from tqdm import tqdm
 
 from . import __version__
 from ._deblur import deblur
+from ._quality import quality_arg, quality_for_file
 from .imageio import find_images, read_image, write_image
 from .weights import MODEL_FAMILIES, list_models, model_card
 
@@ -87,6 +88,7 @@ def cmd_deblur(args):
                 tile_size=args.tile_size,
                 preserve_range=args.preserve_range,
                 self_ensemble=args.self_ensemble,
+                quality=quality_for_file(args.quality, source, image, args.model, _channel_axis(image, args.channel_axis)),
             )
             write_image(target, _restored_like(image, restored, args.preserve_range), overwrite=args.overwrite)
         except (ValueError, TypeError, OSError) as exc:
@@ -143,6 +145,10 @@ def build_parser():
     p.add_argument("--preserve-range", action="store_true", help="restore in the image's own value range (12/16-bit data)")
     p.add_argument("--self-ensemble", action="store_true",
                    help="average over the 8 flips and rotations (8x slower, a little better)")
+    p.add_argument("--quality", type=quality_arg, default="auto",
+                   help="JPEG quality the model is told: auto (default: a JPEG file's own, else estimated from the pixels; "
+                   "for models with a quality adapter, the jpeg family), none (blind), or 1-100 (lower removes more, "
+                   "higher keeps more detail; selects the jpeg family for the default model)")
     p.add_argument("--format", choices=["png", "tif"], help="output format (default: png for 8-bit, tif otherwise)")
     p.add_argument("--overwrite", action="store_true", help="replace existing output files")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
