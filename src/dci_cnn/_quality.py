@@ -1,9 +1,10 @@
 """Quality conditioning: a small adapter that tells a frozen JPEG model the IJG quality of its input.
 
 The adapter is FiLM: an MLP maps the quality (1-100) to a per-channel
-scale ``gamma`` and shift ``beta`` for both convolutions of every residual
-block of a :class:`~dci_cnn.models.DCIUNet`, applied after the convolution
-and before what follows it, ``y = conv(x) * (1 + gamma) + beta``. Its last
+scale ``gamma`` and shift ``beta`` for both convolutions of each residual
+block of a :class:`~dci_cnn.models.DCIUNet`'s coarsest scale and decoder,
+and for its last convolution, applied after the convolution and before
+what follows it, ``y = conv(x) * (1 + gamma) + beta``. Its last
 layer starts at zero, so an untrained adapter is exactly the blind model.
 
 Because ``gamma`` and ``beta`` are constant over the image for a given
@@ -53,9 +54,15 @@ def check_quality(quality):
     return int(quality)
 
 
+#: The parts of a :class:`~dci_cnn.models.DCIUNet` whose convolutions the adapter modulates: the
+#: coarsest scale and the decoder, where the correction is formed (gradients need not reach the encoder).
+FILM_PARTS = ("mid", "dec1", "dec0")
+
+
 def film_targets(backbone):
-    """Names of the convolutions the adapter modulates: both of every residual block, in order."""
-    return [f"{name}.{conv}" for name, m in backbone.named_modules() if isinstance(m, _ResBlock) for conv in ("conv1", "conv2")]
+    """Names of the convolutions the adapter modulates: both of each residual block of :data:`FILM_PARTS`, and the tail."""
+    blocks = [name for name, m in backbone.named_modules() if isinstance(m, _ResBlock) and name.split(".")[0] in FILM_PARTS]
+    return [f"{name}.{conv}" for name in blocks for conv in ("conv1", "conv2")] + ["tail"]
 
 
 class QualityAdapter(nn.Module):
