@@ -189,3 +189,27 @@ def test_evaluate_scores_double_jpeg_with_the_true_quality_and_records_it_in_the
     assert true["psnr_in"] == blind["psnr_in"] and true["psnr_out"] != blind["psnr_out"]
     with pytest.raises(ValueError, match="first-quality"):
         main(["--data", str(images), "--model", model, "--degradation", "double-jpeg", "--quality", "30"])
+
+
+def test_train_quality_adapter_leaves_the_base_alone_and_a_later_stage_continues(with_adapter, tmp_path):
+    from dci_cnn.train import main
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for name, image in (("camera", data.camera()), ("coins", data.coins()), ("moon", data.moon())):
+        Image.fromarray(image[:96, :96]).save(photos / f"{name}.png")
+    common = ["--data", str(photos), "--channels", "1", "--arch-args", '{"widths": [8, 16, 16], "blocks": [1, 1, 1]}',
+              "--init", str(with_adapter), "--quality-adapter", "--patch-size", "32", "--batch-size", "2", "--steps", "2",
+              "--val-every", "2", "--val-images", "1", "--val-size", "32", "--threads", "1", "--quiet"]
+    base_sha = load_model(with_adapter).card["sha256"]
+    first = tmp_path / "first.safetensors"
+    assert main([*common, "--out", str(tmp_path / "run1"), "--export", str(first)]) == 0
+    card = json.loads(first.with_suffix(".json").read_text())
+    assert card["adapter"] == "quality-film" and card["base"] == "tiny" and card["base_sha256"] == base_sha
+    assert "architecture" not in card and card["parameters"] == sum(p.numel() for p in adapter_for(load_model(with_adapter).module).parameters())
+    second = tmp_path / "second.safetensors"
+    assert main([*common, "--out", str(tmp_path / "run2"), "--init-adapter", str(first), "--export", str(second)]) == 0
+    stages = json.loads(second.with_suffix(".json").read_text())["training"]["previous_stages"]
+    assert len(stages) == 1 and stages[0]["command"] == card["training"]["command"]
+    with pytest.raises(ValueError, match="pass it as --init"):
+        main([*common[:6], *common[8:], "--out", str(tmp_path / "run3")])

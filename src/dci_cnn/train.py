@@ -24,12 +24,12 @@ import torch
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm import tqdm
 
-from ._quality import adapter_for, conditioned_forward
+from ._quality import adapter_for, conditioned_forward, load_adapter
 from .degrade import PRESETS, degrade, jpeg, jpeg_known, resize
 from .devices import fast_dtype, resolve_device
 from .imageio import as_channels, find_images, read_image
 from .models import ARCHITECTURES, build_model, load_grown
-from .weights import read_verified, save_weights
+from .weights import load_model, read_verified, save_weights
 
 __all__ = ["PatchDataset", "build_parser", "main", "stages_of", "train"]
 
@@ -223,6 +223,10 @@ def train(args):
     backbone = None
     if args.quality_adapter:  # only a FiLM adapter learns; the --init model stays as it is
         backbone, model = model.requires_grad_(False), adapter_for(model).to(device)
+        if args.init_adapter:  # a later stage: continue from an exported adapter of the same base
+            previous = load_adapter(args.init_adapter, load_model(args.init))
+            model.load_state_dict(previous.module.state_dict())
+            lineage["previous_stages"] = stages_of(previous.card)
 
     def run(module, x, quality=None):
         return module(x) if backbone is None else conditioned_forward(backbone, module, x, quality)
@@ -399,6 +403,7 @@ def build_parser(parser=None):
     parser.add_argument("--quality-adapter", action="store_true",
                         help="train only a FiLM quality adapter on the frozen --init model, fed the true JPEG quality; "
                         "--export writes the adapter, its card naming the base model")
+    parser.add_argument("--init-adapter", help="with --quality-adapter: start from this exported adapter of the --init model")
     parser.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
     parser.add_argument("--export", help="write the final weights and card to this .safetensors path")
     parser.add_argument("--overwrite", action="store_true", help="let --export replace existing files")
