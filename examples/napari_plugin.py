@@ -3,7 +3,7 @@ Restore a layer in napari
 =========================
 
 The same restoration as ``deblur``, from napari's dock widget: open the
-widget, pick a layer, press *Deblur*; the result appears as a new layer
+widget, pick a layer, press *Run*; the result appears as a new layer
 beside the input, in the same value range, with the input's scale and
 translation. Dask and multiscale layers stay lazy.
 

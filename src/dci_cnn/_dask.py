@@ -21,14 +21,14 @@ def _aligned(chunks, multiple):
     return tuple(full + ([size - sum(full)] if size - sum(full) else []))
 
 
-def deblur_dask(image, *, model, channel_axis, device, tile_size, preserve_range, self_ensemble=False):
+def deblur_dask(image, *, model, channel_axis, device, tile_size, preserve_range, self_ensemble=False, quality=None):
     """:func:`dci_cnn.deblur` for a dask array; returns a lazy dask array."""
     import dask.array as da
 
     from ._deblur import _check_finite, _check_image, _value_mapping, deblur_array, describe
 
     _check_image(image)
-    layout = describe(image.shape, channel_axis, model)
+    layout = describe(image.shape, channel_axis, model, quality)
     value_range = None
     if image.dtype.kind == "f" or preserve_range or image.dtype.kind == "i":
         lo, hi = da.compute(image.min(), image.max())
@@ -51,7 +51,7 @@ def deblur_dask(image, *, model, channel_axis, device, tile_size, preserve_range
     options = {"device": device, "tile_size": tile_size, "preserve_range": preserve_range, "self_ensemble": self_ensemble}
 
     def block(x):
-        return deblur_array(x, describe(x.shape, axis, weights), progress=False, value_range=value_range, **options)
+        return deblur_array(x, describe(x.shape, axis, weights, quality), progress=False, value_range=value_range, **options)
 
     return da.map_overlap(
         block, image, depth=depth, boundary="none", trim=True, dtype=out_dtype, meta=np.empty((0,) * image.ndim, out_dtype)

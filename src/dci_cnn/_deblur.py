@@ -17,6 +17,7 @@ import torch
 from skimage._shared.utils import _supported_float_type
 from tqdm.auto import tqdm
 
+from ._quality import check_quality, estimate_for, with_quality
 from ._tiling import restore_planes
 from .devices import default_tile_size, fast_dtype, resolve_device
 from .weights import LoadedModel, load_model, model_for
@@ -66,12 +67,15 @@ def _check_image(image):
         raise ValueError(f"image is empty: shape {image.shape}")
 
 
-def _model_for(model, channels):
+def _model_for(model, channels, quality=None):
+    if quality is not None and (model is None or model == "default"):
+        model = "jpeg"  # a quality says the image is a JPEG: the family that takes one restores it
     model = model_for(model, channels)
-    return model if isinstance(model, LoadedModel) else load_model(model)
+    loaded = model if isinstance(model, LoadedModel) else load_model(model)
+    return loaded if quality is None else with_quality(loaded, quality)
 
 
-def describe(shape, channel_axis=None, model=None):
+def describe(shape, channel_axis=None, model=None, quality=None):
     """Work out how an image of ``shape`` is restored.
 
     Parameters
@@ -79,6 +83,8 @@ def describe(shape, channel_axis=None, model=None):
     shape : tuple of int
     channel_axis : int or None
     model : str, path, LoadedModel or None
+    quality : int or None
+        JPEG quality the model is told (the default family then means ``"jpeg"``).
 
     Returns
     -------
@@ -92,7 +98,7 @@ def describe(shape, channel_axis=None, model=None):
     """
     ndim = len(shape)
     if channel_axis is None:
-        loaded = _model_for(model, 1)
+        loaded = _model_for(model, 1, quality)
         if loaded.channels != 1:
             raise ValueError(
                 f"model {loaded.name!r} restores {loaded.channels}-channel images; "
@@ -107,7 +113,7 @@ def describe(shape, channel_axis=None, model=None):
         raise ValueError(f"an image with a channel axis needs rows, columns and channels; got shape {tuple(shape)}")
     axis = int(channel_axis) % ndim
     channels = int(shape[axis])
-    loaded = _model_for(model, channels)
+    loaded = _model_for(model, channels, quality)
     if loaded.channels == 3 and channels not in (3, 4):
         raise ValueError(
             f"model {loaded.name!r} restores RGB (3 channels, or RGBA), but channel axis {axis} has {channels}; "
@@ -290,6 +296,7 @@ def deblur(
     progress=False,
     out=None,
     self_ensemble=False,
+    quality=None,
 ):
     """Remove compression artifacts, blur and noise with a convolutional network.
 
@@ -346,6 +353,16 @@ def deblur(
         Average the network over the 8 flips and rotations of the image
         (geometric self-ensemble): 8 times slower, for a slightly higher
         PSNR (the gain per model and test set is in the models guide).
+    quality : None, int or "auto", optional
+        The JPEG quality (IJG quality factor, 1-100) the image was
+        compressed at, for models with a quality adapter (the ``"jpeg"``
+        family; with ``model`` None or ``"default"`` a quality selects it).
+        None: blind, as without it. An int also works as a strength knob:
+        lower removes more, higher keeps more detail. ``"auto"``: estimated
+        from the pixels by :func:`dci_cnn.estimate_jpeg_quality`; blind when
+        it finds no JPEG quantization or the model takes no quality (the
+        default family stays itself). The adapter folds into the network,
+        so a quality costs no time per pixel.
 
     Returns
     -------
@@ -362,7 +379,8 @@ def deblur(
     ValueError
         For empty, 0-D or 1-D images, NaN or infinite values, a
         ``channel_axis`` out of range, a channel count the model cannot
-        take, an unknown model, an unavailable device, or an ``out`` of the
+        take, an unknown model, a quality out of 1-100 or for a model
+        without a quality adapter, an unavailable device, or an ``out`` of the
         wrong shape, read-only or overlapping the image.
 
     Warns
@@ -390,6 +408,7 @@ def deblur(
     for name, flag in (("preserve_range", preserve_range), ("self_ensemble", self_ensemble)):
         if not isinstance(flag, (bool, np.bool_)):
             raise TypeError(f"{name} must be True or False, got {flag!r}")
+    quality = check_quality(quality)
     options = {"device": device, "tile_size": tile_size, "preserve_range": preserve_range, "self_ensemble": self_ensemble}
     if isinstance(image, torch.Tensor):
         image = _from_tensor(image)
@@ -400,10 +419,16 @@ def deblur(
             raise TypeError("out is for NumPy input; store the lazy result of a dask array with to_zarr or dask.array.store")
         from ._dask import deblur_dask
 
-        return deblur_dask(image, model=model, channel_axis=channel_axis, **options)
+        if quality == "auto":
+            quality = estimate_for(image, describe(image.shape, channel_axis, model))
+        return deblur_dask(image, model=model, channel_axis=channel_axis, quality=quality, **options)
     image = np.asarray(image)
     _check_image(image)
     if out is not None:
         _check_out(out, image)
     layout = describe(image.shape, channel_axis, model)
+    if quality == "auto":
+        quality = estimate_for(image, layout)
+    if quality is not None:
+        layout = describe(image.shape, channel_axis, model, quality)
     return deblur_array(image, layout, progress=progress, out=out, **options)

@@ -22,6 +22,7 @@ from PIL import Image, ImageSequence, UnidentifiedImageError
 
 from ._deblur import deblur
 from ._files import atomic_write
+from ._quality import quality_for_file
 from ._tiff_metadata import nodata, series_options
 from .imageio import (
     TIFF_SUFFIXES,
@@ -111,7 +112,9 @@ def restore_file(source, target, *, overwrite=False, channel_axis="auto", **debl
         None is passed to :func:`dci_cnn.deblur` for every page as it is.
     **deblur_options
         ``model``, ``device``, ``tile_size``, ``preserve_range``,
-        ``self_ensemble`` for :func:`dci_cnn.deblur`.
+        ``self_ensemble``, ``quality`` for :func:`dci_cnn.deblur`;
+        ``quality="auto"`` tells a model with a quality adapter a JPEG
+        file's own quality (read from its tables), else estimates it.
 
     Raises
     ------
@@ -132,7 +135,7 @@ def restore_file(source, target, *, overwrite=False, channel_axis="auto", **debl
         content = _read(source, stack)
         if suffix == ".png":
             _check_png(content, source)
-        restored = [_restore(s, channel_axis, preserve_range, deblur_options) for s in content.series]
+        restored = [_restore(s, channel_axis, preserve_range, deblur_options, source) for s in content.series]
         writer = _write_png if suffix == ".png" else _write_tiff
         atomic_write(target, lambda tmp: writer(tmp, content, restored), overwrite=overwrite)
 
@@ -222,9 +225,14 @@ def _xp(data):
     return np
 
 
-def _restore(series, channel_axis, preserve_range, options):
+def _restore(series, channel_axis, preserve_range, options, source):
     """The restoration of one series, in its dtype and layout."""
     data, xp = series.data, _xp(series.data)
+
+    def restore(pixels, channel_axis):
+        quality = quality_for_file(options.get("quality"), source, pixels, options.get("model"), channel_axis)
+        return deblur(pixels, channel_axis=channel_axis, **{**options, "quality": quality})
+
     mask = None
     if series.nodata is not None:
         mask = xp.isnan(data) if np.isnan(series.nodata) else data == series.nodata
@@ -238,15 +246,15 @@ def _restore(series, channel_axis, preserve_range, options):
         # no-data pixels are filled with the mean for the network (so they pull nothing to an extreme) and put back after
         data = xp.where(mask, np.asarray(total / count if count else 0).astype(data.dtype), data)
     if channel_axis != "auto":
-        restored = restored_like(deblur(data, channel_axis=channel_axis, **options), data.dtype, preserve_range)
+        restored = restored_like(restore(data, channel_axis=channel_axis), data.dtype, preserve_range)
     elif series.rgb:
-        restored = restored_like(deblur(data, channel_axis=series.samples, **options), data.dtype, preserve_range)
+        restored = restored_like(restore(data, channel_axis=series.samples), data.dtype, preserve_range)
     elif series.samples is None:
-        restored = restored_like(deblur(data, channel_axis=None, **options), data.dtype, preserve_range)
+        restored = restored_like(restore(data, channel_axis=None), data.dtype, preserve_range)
     else:  # bands (and gray+alpha): each band a gray plane, alpha as it was
         bands = xp.moveaxis(data, series.samples, 0)
         color = bands[:-1] if series.alpha else bands
-        restored = restored_like(deblur(color, channel_axis=None, **options), data.dtype, preserve_range)
+        restored = restored_like(restore(color, channel_axis=None), data.dtype, preserve_range)
         if series.alpha:
             restored = xp.concatenate([restored, bands[-1:]], axis=0)
         restored = xp.moveaxis(restored, 0, series.samples)

@@ -24,6 +24,7 @@ from tqdm import tqdm
 
 from . import __version__
 from ._files import check_folder
+from ._quality import quality_arg
 from ._restore_file import output_suffix, restore_file
 from .devices import resolve_device
 from .imageio import IMAGE_SUFFIXES, find_images
@@ -191,6 +192,7 @@ def _restore_file(source, target, inputs, args):
         tile_size=args.tile_size,
         preserve_range=args.preserve_range,
         self_ensemble=args.self_ensemble,
+        quality=args.quality,
     )
 
 
@@ -308,6 +310,10 @@ def build_parser():
     p.add_argument("--self-ensemble", action="store_true",
                    help="average over the 8 flips and rotations (8x slower, a little better)")
     p.add_argument("--format", choices=_FORMATS, help="output format (default: tif for TIFF and multi-frame inputs, png otherwise)")
+    p.add_argument("--quality", type=quality_arg, default="auto",
+                   help="JPEG quality the model is told: auto (default: a JPEG file's own, else estimated from the pixels; "
+                   "for models with a quality adapter, the jpeg family), none (blind), or 1-100 (lower removes more, "
+                   "higher keeps more detail; selects the jpeg family for the default model)")
     p.add_argument("--overwrite", action="store_true", help="replace existing output files")
     p.add_argument("--skip-existing", action="store_true",
                    help="leave inputs whose output exists alone (finishes an interrupted batch)")

@@ -31,9 +31,11 @@ __all__ = [
     "gaussian_blur",
     "gaussian_noise",
     "jpeg",
+    "jpeg_known",
     "jpeg_random",
     "mixed",
     "paper",
+    "recompress",
     "resize",
     "to_uint8",
 ]
@@ -143,14 +145,41 @@ def jpeg_random(image, rng, *, quality=(5, 95), double_prob=0.25):
     -------
     degraded, clean : ndarray
     """
+    return jpeg_known(image, rng, quality=quality, double_prob=double_prob)[:2]
+
+
+def jpeg_known(image, rng, *, quality=(5, 95), double_prob=0.25):
+    """:func:`jpeg_random` that also returns the quality of the last compression.
+
+    A second compression (``double_prob``) has its own quality and its block
+    grid shifted by a random offset, as re-posted web images do; the quality
+    returned is the last one, the one a file's tables show.
+
+    Returns
+    -------
+    degraded, clean : ndarray
+    quality : int
+    """
     clean = np.asarray(image, dtype=np.float32)
     sub = "4:2:0" if rng.random() < 0.7 else "4:4:4"
-    out = jpeg(clean, _random_quality(rng, *quality), subsampling=sub)
+    last = _random_quality(rng, *quality)
+    out = jpeg(clean, last, subsampling=sub)
     if rng.random() < double_prob:
-        dy, dx = (int(v) for v in rng.integers(0, 8, size=2))
-        shifted = np.pad(out, ((dy, 0), (dx, 0)) + ((0, 0),) * (out.ndim - 2), mode="reflect")
-        out = jpeg(shifted, _random_quality(rng, *quality), subsampling=sub)[dy:, dx:]
-    return out, clean
+        shift = tuple(int(v) for v in rng.integers(0, 8, size=2))
+        last = _random_quality(rng, *quality)
+        out = recompress(out, last, shift=shift, subsampling=sub)
+    return out, clean, last
+
+
+def recompress(image, quality, *, shift=(4, 4), subsampling="4:2:0"):
+    """Compress a decoded JPEG again on a block grid shifted by ``shift`` (rows, columns) pixels.
+
+    The image is padded (reflected) at the top and left by ``shift``,
+    compressed and cropped back, as a crop of a re-posted image is.
+    """
+    dy, dx = shift
+    shifted = np.pad(image, ((dy, 0), (dx, 0)) + ((0, 0),) * (image.ndim - 2), mode="reflect")
+    return jpeg(shifted, quality, subsampling=subsampling)[dy:, dx:]
 
 
 def mixed(image, rng, *, blur_prob=0.25, noise_prob=0.25, max_blur=1.6, max_noise=20.0):

@@ -19,20 +19,25 @@ import numpy as np
 from . import metrics
 from ._deblur import deblur
 from ._files import atomic_write, check_folder, locked, portable_command
-from .degrade import gaussian_blur, gaussian_noise, jpeg, resize, to_uint8
+from ._quality import adapter_path
+from .degrade import gaussian_blur, gaussian_noise, jpeg, recompress, resize, to_uint8
 from .devices import resolve_device
 from .imageio import as_channels, find_images, read_image
 from .weights import card_path, load_model, model_card, model_for, write_card
 
 __all__ = ["check_arguments", "degrade_for_eval", "evaluate", "format_table", "main", "record_in_card", "summarize"]
 
-DEGRADATIONS = ("jpeg", "compound")
+DEGRADATIONS = ("jpeg", "compound", "double-jpeg")
 
 
 def degrade_for_eval(clean, degradation, quality, *, blur=1.0, noise=10.0, seed=0):
-    """The fixed degraded input of an evaluation: JPEG, or blur + noise + JPEG (``compound``)."""
+    """The fixed degraded input of an evaluation: JPEG, blur + noise + JPEG (``compound``), or JPEG at
+    ``quality[0]`` then again at ``quality[1]`` on a grid shifted by (4, 4) (``double-jpeg``)."""
     if degradation == "jpeg":
         return jpeg(clean, quality)
+    if degradation == "double-jpeg":
+        first, last = quality
+        return recompress(jpeg(clean, first), last, shift=(4, 4))
     if degradation == "compound":
         out = gaussian_blur(clean, blur) if blur else clean
         out = gaussian_noise(out, noise, np.random.default_rng(seed)) if noise else out
@@ -50,7 +55,7 @@ def _scores(clean, image, channel_axis):
 
 
 def evaluate(files, *, model=None, channels=None, degradation="jpeg", qualities=(10, 20, 30, 40), sizes=(None,),
-             blur=1.0, noise=10.0, tile_size="auto", device="cpu", self_ensemble=False, restore=None):
+             blur=1.0, noise=10.0, tile_size="auto", device="cpu", self_ensemble=False, restore=None, model_quality="blind"):
     """Score a model on a set of images.
 
     Parameters
@@ -61,9 +66,9 @@ def evaluate(files, *, model=None, channels=None, degradation="jpeg", qualities=
         Model to evaluate; default: the project's default for ``channels``.
     channels : {1, 3}, optional
         Score gray or RGB images; default: the model's channel count.
-    degradation : {"jpeg", "compound"}
+    degradation : {"jpeg", "compound", "double-jpeg"}
     qualities : sequence of int
-        JPEG quality factors.
+        JPEG quality factors; ``(first, last)`` pairs for ``double-jpeg``.
     sizes : sequence of int or None
         Resize each image to ``size x size`` (bicubic) first, as in the
         paper's input-size experiment; None keeps the size.
@@ -74,6 +79,9 @@ def evaluate(files, *, model=None, channels=None, degradation="jpeg", qualities=
     restore : callable, optional
         ``restore(degraded) -> restored`` replacing the model, to score
         another method in the same table.
+    model_quality : {"blind", "true", "auto"}
+        What the model is told of the quality: nothing, the quality of the
+        last compression (``deblur(quality=q)``), or ``quality="auto"``.
 
     Returns
     -------
@@ -85,7 +93,7 @@ def evaluate(files, *, model=None, channels=None, degradation="jpeg", qualities=
     channels = channels or loaded.channels
     channel_axis = -1 if channels == 3 else None
     options = {"tile_size": tile_size, "device": device, "self_ensemble": self_ensemble}
-    restore = restore or (lambda x: deblur(x, model=loaded, channel_axis=channel_axis, **options))
+    told = {"blind": lambda q: None, "true": lambda q: q[-1] if isinstance(q, tuple) else q, "auto": lambda q: "auto"}[model_quality]
     rows = []
     for path in files:
         image = as_channels(read_image(path), channels)
@@ -95,13 +103,17 @@ def evaluate(files, *, model=None, channels=None, degradation="jpeg", qualities=
             for q in qualities:
                 degraded = degrade_for_eval(clean, degradation, q, blur=blur, noise=noise)
                 start = time.perf_counter()
-                restored = to_uint8(restore(degraded)) / 255.0
+                if restore is None:
+                    restored = deblur(degraded, model=loaded, channel_axis=channel_axis, quality=told(q), **options)
+                else:
+                    restored = restore(degraded)
+                restored = to_uint8(restored) / 255.0
                 seconds = time.perf_counter() - start
                 rows.append(
                     {
                         "image": Path(path).name,
                         "size": size or f"{clean.shape[1]}x{clean.shape[0]}",
-                        "quality": q,
+                        "quality": "{}>{}".format(*q) if isinstance(q, tuple) else q,
                         "input": _scores(clean, degraded, channel_axis),
                         "output": _scores(clean, restored, channel_axis),
                         "seconds": seconds,
@@ -149,19 +161,20 @@ def format_table(rows, per_image=False):
     return "\n".join(lines)
 
 
-def record_in_card(model, data_name, degradation, summary, command):
+def record_in_card(model, data_name, degradation, summary, command, *, card_file=None):
     """Write mean scores into a model card's ``metrics`` (atomically; the weights' checksum is unaffected).
 
     Stored as ``metrics[data_name][degradation]["QF<q>"]`` (with ``"@<size>"`` appended for resized
     sets): PSNR, SSIM, PSNR-B in and out, rounded, plus the command that measured them. Pass
     ``"<degradation> self-ensemble"`` as ``degradation`` for results of the self-ensemble.
     Concurrent calls on one card take turns under an advisory lock (none on Windows).
+    ``card_file`` names another card to write (a quality adapter's).
     """
-    card_file = card_path(model)
-    if not card_file.is_file():
+    card_file = card_file or card_path(model)
+    if not Path(card_file).is_file():
         model_card(model)  # raises the WeightsError that names the missing card (there is nothing to lock)
     with locked(card_file):  # two runs finishing together both land
-        card = model_card(model)
+        card = model_card(model) if card_file == card_path(model) else json.loads(Path(card_file).read_text())
         entry = card.setdefault("metrics", {}).setdefault(data_name, {}).setdefault(degradation, {})
         for s in summary:
             key = f"QF{s['quality']}" + ("" if s["size"] == "native" else f"@{s['size']}")
@@ -192,7 +205,14 @@ def build_parser(parser=None):
                         "(default, jpeg: its gray or colour model by --channels)")
     parser.add_argument("--channels", type=int, choices=[1, 3], help="score gray (1) or RGB (3) images")
     parser.add_argument("--degradation", default="jpeg", choices=DEGRADATIONS)
-    parser.add_argument("--quality", type=int, nargs="+", default=[10, 20, 30, 40], help="JPEG quality factors")
+    parser.add_argument("--quality", type=int, nargs="+", default=[10, 20, 30, 40],
+                        help="JPEG quality factors (double-jpeg: of the second compression)")
+    parser.add_argument("--first-quality", type=int, nargs="+",
+                        help="double-jpeg: quality of the first compression, one per --quality")
+    parser.add_argument("--model-quality", default="blind", choices=["blind", "true", "auto"],
+                        help="tell the model the quality: not at all, the true one (of the last compression), or "
+                        "quality='auto'; --record then writes into the model's quality adapter card")
+    parser.add_argument("--limit", type=int, help="score only the first N images (sorted by name)")
     parser.add_argument("--sizes", type=int, nargs="+", help="resize images to these square sizes first (paper's Table 3)")
     parser.add_argument("--blur", type=float, default=1.0, help="compound: blur sigma in pixels")
     parser.add_argument("--noise", type=float, default=10.0, help="compound: noise sigma on the 0-255 scale")
@@ -229,12 +249,18 @@ def main(argv=None):
     """Entry point of ``python -m dci_cnn.evaluate``."""
     args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
     check_arguments(args)
+    qualities = args.quality
+    if args.degradation == "double-jpeg":
+        if len(args.first_quality or ()) != len(qualities):
+            raise ValueError("--degradation double-jpeg needs one --first-quality per --quality")
+        qualities = list(zip(args.first_quality, qualities))
     rows = evaluate(
-        find_images(args.data),
+        find_images(args.data)[: args.limit],
         model=args.model,
         channels=args.channels,
         degradation=args.degradation,
-        qualities=args.quality,
+        qualities=qualities,
+        model_quality=args.model_quality,
         sizes=args.sizes or (None,),
         blur=args.blur,
         noise=args.noise,
@@ -250,7 +276,11 @@ def main(argv=None):
         model = model_for(args.model, args.channels or 1)
         command = portable_command("dci-cnn evaluate", sys.argv[1:] if argv is None else argv)
         degradation = args.degradation + (" self-ensemble" if args.self_ensemble else "")
-        record_in_card(model, Path(args.data).name, degradation, summarize(rows), command)
+        card_file = None
+        if args.model_quality != "blind":
+            degradation += f", {args.model_quality} quality"
+            card_file = adapter_path(load_model(model)).with_suffix(".json")
+        record_in_card(model, Path(args.data).name, degradation, summarize(rows), command, card_file=card_file)
     return 0
 
 

@@ -26,11 +26,12 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm import tqdm
 
 from ._files import atomic_write, check_folder, portable_command
-from .degrade import PRESETS, degrade, jpeg
+from ._quality import adapter_for, conditioned_forward, load_adapter
+from .degrade import PRESETS, degrade, jpeg, jpeg_known, resize
 from .devices import fast_dtype, resolve_device
 from .imageio import as_channels, find_images, read_image
 from .models import ARCHITECTURES, build_model, load_grown
-from .weights import model_card, read_verified, save_weights
+from .weights import load_model, model_card, read_verified, save_weights
 
 __all__ = ["PatchDataset", "build_parser", "check_arguments", "main", "stages_of", "train"]
 
@@ -51,9 +52,14 @@ class PatchDataset:
         Degradation preset from :data:`dci_cnn.degrade.PRESETS`.
     patch_size : int
         Side of the square patches (the ``paper`` preset always gives 64).
+    known_quality : bool
+        Degrade with :func:`~dci_cnn.degrade.jpeg_known` instead of the
+        preset (a third of the patches compressed twice on a shifted grid,
+        a fifth resized down before compression) and return the quality of
+        the last compression with each pair, to train a quality adapter.
     """
 
-    def __init__(self, files, channels, preset, patch_size=128):
+    def __init__(self, files, channels, preset, patch_size=128, *, known_quality=False):
         if preset not in PRESETS:
             raise ValueError(f"unknown degradation {preset!r}; choose one of {sorted(PRESETS)}")
         if not files:
@@ -62,25 +68,33 @@ class PatchDataset:
         self.images = [im for im in self.images if min(im.shape[:2]) >= patch_size]
         if not self.images:
             raise ValueError(f"no image is at least {patch_size} pixels on its shorter side")
-        self.channels, self.preset, self.patch_size = channels, preset, patch_size
+        self.channels, self.preset, self.patch_size, self.known_quality = channels, preset, patch_size, known_quality
 
     def sample(self, rng):
-        """One ``(degraded, clean)`` pair of ``(H, W[, 3])`` float32 arrays."""
+        """One ``(degraded, clean)`` pair of ``(H, W[, 3])`` float32 arrays (and the quality with ``known_quality``)."""
         image = self.images[rng.integers(len(self.images))]
         h, w = image.shape[:2]
         side = self.patch_size if self.preset != "paper" else int(rng.integers(min(h, w) // 2, min(h, w) + 1))
+        shrink = self.known_quality and rng.random() < 0.2
+        if shrink:  # a photo resized down before it was compressed
+            side = min(int(side * rng.uniform(1.1, 2.0)), h, w)
         y, x = rng.integers(0, h - side + 1), rng.integers(0, w - side + 1)
         patch = image[y : y + side, x : x + side]
         patch = np.rot90(patch, int(rng.integers(4)))
         if rng.random() < 0.5:
             patch = patch[:, ::-1]
+        if shrink:
+            patch = resize(patch, self.patch_size)
+        if self.known_quality:
+            return jpeg_known(np.ascontiguousarray(patch), rng, double_prob=1 / 3)
         degraded, clean = degrade(np.ascontiguousarray(patch), self.preset, rng)
         return degraded, clean
 
     def batch(self, size, rng):
-        """A batch as two ``(N, C, H, W)`` float32 tensors."""
-        pairs = [self.sample(rng) for _ in range(size)]
-        return tuple(torch.from_numpy(_to_nchw(np.stack(a))) for a in zip(*pairs))
+        """A batch as two ``(N, C, H, W)`` float32 tensors (and the ``(N,)`` qualities with ``known_quality``)."""
+        samples = [self.sample(rng) for _ in range(size)]
+        images = tuple(torch.from_numpy(_to_nchw(np.stack(a))) for a in list(zip(*samples))[:2])
+        return (*images, torch.tensor([s[2] for s in samples])) if self.known_quality else images
 
 
 def _to_nchw(array):
@@ -88,7 +102,7 @@ def _to_nchw(array):
 
 
 def validation_set(files, channels, qualities=(10, 30), size=192):
-    """Fixed (degraded, clean) pairs: centre crops of the validation files at fixed JPEG qualities.
+    """Fixed (degraded, clean, quality) triples: centre crops of the validation files at fixed JPEG qualities.
 
     ``size`` is the crop side, cut to the image and rounded down to a multiple of 8 (the JPEG block).
     """
@@ -102,7 +116,7 @@ def validation_set(files, channels, qualities=(10, 30), size=192):
             raise ValueError(f"validation image {f} is {w}x{h} pixels, smaller than a JPEG block (8x8); remove it from --data")
         s = min(size, h, w) // 8 * 8
         crop = image[(h - s) // 2 : (h - s) // 2 + s, (w - s) // 2 : (w - s) // 2 + s]
-        pairs += [(jpeg(crop, q), crop) for q in qualities]
+        pairs += [(jpeg(crop, q), crop, q) for q in qualities]
     return pairs
 
 
@@ -112,15 +126,15 @@ def _psnr(a, b):
 
 
 @torch.no_grad()
-def validate(model, pairs, dtype=None):
-    """Mean PSNR of inputs and outputs over the validation pairs."""
+def validate(model, pairs, dtype=None, forward=None):
+    """Mean PSNR of inputs and outputs over the validation triples; ``forward(model, x, quality)`` runs the model."""
     model.eval()
     psnr_in, psnr_out = [], []
-    for degraded, clean in pairs:
+    for degraded, clean, quality in pairs:
         x = torch.from_numpy(_to_nchw(degraded[None]))
         y = torch.from_numpy(_to_nchw(clean[None]))
         with torch.autocast("cpu", dtype=dtype or torch.bfloat16, enabled=dtype is not None):
-            out = model(x).float()
+            out = (forward(model, x, torch.tensor([quality])) if forward else model(x)).float()
         psnr_in.append(_psnr(x, y))
         psnr_out.append(_psnr(out, y))
     model.train()
@@ -280,7 +294,7 @@ def train(args):
     train_files, val_files = _split(files, args.val_fraction, split_seed)
     if distributed:
         train_files = train_files[rank :: torch.distributed.get_world_size()]
-    dataset = PatchDataset(train_files, args.channels, args.degradation, args.patch_size)
+    dataset = PatchDataset(train_files, args.channels, args.degradation, args.patch_size, known_quality=args.quality_adapter)
     val_pairs = validation_set(val_files[: args.val_images], args.channels, size=args.val_size) if rank == 0 else []
 
     arguments = {"channels": args.channels, **json.loads(args.arch_args)}
@@ -289,9 +303,26 @@ def train(args):
     lineage = {}
     if args.init:
         card, state = read_verified(args.init)
+        if args.quality_adapter and card["arguments"] != arguments:
+            raise ValueError(f"--quality-adapter keeps --init as it is: pass --channels and --arch-args matching "
+                             f"its card's arguments {card['arguments']}")
         load_grown(model, state)
         lineage = {"init_sha256": card["sha256"], "previous_stages": stages_of(card)}
+        if args.quality_adapter:
+            lineage = {"base": card["name"], "base_sha256": card["sha256"]}
+    elif args.quality_adapter:
+        raise ValueError("--quality-adapter trains an adapter for a trained model: pass it as --init")
     model = model.to(device).to(memory_format=torch.channels_last)
+    backbone = None
+    if args.quality_adapter:  # only a FiLM adapter learns; the --init model stays as it is
+        backbone, model = model.requires_grad_(False), adapter_for(model).to(device)
+        if args.init_adapter:  # a later stage: continue from an exported adapter of the same base
+            previous = load_adapter(args.init_adapter, load_model(args.init))
+            model.load_state_dict(previous.module.state_dict())
+            lineage["previous_stages"] = stages_of(previous.card)
+
+    def run(module, x, quality=None):
+        return module(x) if backbone is None else conditioned_forward(backbone, module, x, quality)
     optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
     if args.schedule == "cosine":
         scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=args.steps, eta_min=args.lr * 0.01)
@@ -354,9 +385,10 @@ def train(args):
         last = min(args.steps, args.stop_at or args.steps)
         while step < last and not stop["flag"]:
             rng = np.random.default_rng([args.seed, step, rank])
-            degraded, clean = (t.to(device, memory_format=torch.channels_last) for t in dataset.batch(args.batch_size, rng))
+            degraded, clean, *quality = dataset.batch(args.batch_size, rng)
+            degraded, clean = (t.to(device, memory_format=torch.channels_last) for t in (degraded, clean))
             with torch.autocast(device.type, dtype=dtype or torch.bfloat16, enabled=dtype is not None):
-                restored = net(degraded)
+                restored = run(net, degraded, *quality)
             loss = loss_fn(restored.float(), clean)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -374,7 +406,7 @@ def train(args):
             bar.set_postfix(loss=f"{running:.5f}", val=row.get("val_psnr_out", "-"))
             out_of_time = _out_of_time(wall, args.time_limit, device, distributed)
             if rank == 0 and (step % args.val_every == 0 or step == args.steps or out_of_time):
-                vin, vout = validate(final_model, val_pairs, dtype) if val_pairs else (float("nan"),) * 2
+                vin, vout = validate(final_model, val_pairs, dtype, run) if val_pairs else (float("nan"),) * 2
                 row = {"val_psnr_in": round(vin, 3), "val_psnr_out": round(vout, 3)}
                 writer.writerow([step, round(wall, 1), f"{running:.6f}", f"{scheduler.get_last_lr()[0]:.3g}", *row.values()])
                 log_file.flush()
@@ -414,6 +446,10 @@ def train(args):
             },
             "metrics": {},
         }
+        if backbone is not None:
+            card.pop("architecture")
+            card.update(adapter="quality-film", base=lineage["base"], base_sha256=lineage["base_sha256"],
+                        arguments={"frequencies": model.frequencies, "hidden": model.mlp[0].out_features})
         save_weights(final_model, args.export, card, overwrite=args.overwrite)
     if distributed:
         torch.distributed.barrier()  # rank 0 exports alone: tearing gloo down under it aborted a rank at exit
@@ -465,6 +501,11 @@ def build_parser(parser=None):
     parser.add_argument("--init", help="start from these weights (a model name or .safetensors path); a U-Net with more "
                         "residual blocks or wider features (--arch-args) starts from them computing what they did "
                         "(default: random initialisation)")
+    parser.add_argument("--quality-adapter", action="store_true",
+                        help="train only a FiLM quality adapter on the frozen --init model, fed the true JPEG quality; "
+                        "--export writes the adapter, its card naming the base model")
+    parser.add_argument("--init-adapter", help="with --quality-adapter: start from this exported adapter of the --init model "
+                        "(default: a new adapter that starts as the blind model)")
     parser.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
     parser.add_argument("--export", help="write the final weights and card to this .safetensors path (default: no export)")
     parser.add_argument("--overwrite", action="store_true",

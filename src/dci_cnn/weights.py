@@ -55,6 +55,9 @@ MODEL_FAMILIES = {
     "jpeg": {1: "dci-unet-gray-jpeg", 3: "dci-unet-color-jpeg"},
 }
 
+#: The quality adapter of the model in ``NAME.safetensors`` is ``NAME-quality.safetensors`` beside it.
+ADAPTER_SUFFIX = "-quality"
+
 #: Model used by :func:`dci_cnn.deblur` when none is named, by channel count.
 DEFAULT_MODELS = MODEL_FAMILIES["default"]
 
@@ -154,7 +157,9 @@ def list_models():
     True
     """
     folder = weights_dir()
-    return sorted(p.stem for p in folder.glob("*.safetensors") if p.with_suffix(".json").is_file())
+    stems = {p.stem for p in folder.glob("*.safetensors") if p.with_suffix(".json").is_file()}
+    # NAME-quality beside NAME is NAME's quality adapter (dci_cnn._quality), not a model
+    return sorted(s for s in stems if not (s.endswith(ADAPTER_SUFFIX) and s[: -len(ADAPTER_SUFFIX)] in stems))
 
 
 def _resolve(name_or_path):
