@@ -43,7 +43,7 @@ def machine_line():
     cap = torch.backends.cpu.get_cpu_capability()
     return (
         f"CPU: {name}, {cpus} logical CPUs, torch {torch.__version__} with {torch.get_num_threads()} threads, "
-        f"ISA {cap}, native bf16 (AMX/AVX512-BF16): {'yes' if cpu_has_fast_bf16() else 'no'}; "
+        f"ISA {cap}, bf16 faster than float32 (AMX, or AVX512-BF16 on AMD): {'yes' if cpu_has_fast_bf16() else 'no'}; "
         f"load average at start {load:.2f}"
     )
 

@@ -4,10 +4,10 @@ With ``--reference DIR`` it measures instead what storing the weights as
 float16 costs: each model against the same-named float32 weights in ``DIR``
 (e.g. ``git show c11ac03:weights/NAME.safetensors``), both run in float32.
 
-``deblur`` autocasts to bfloat16 on CPUs with native bf16 (AMX or
-AVX512-BF16, see :func:`dci_cnn.devices.cpu_has_fast_bf16`); the spec keeps
-it only if it costs at most 0.02 dB PSNR on Kodak24. On a CPU without
-native bf16 the arithmetic is emulated and far slower than float32, so the
+``deblur`` autocasts to bfloat16 on CPUs where it is faster (AMX, or
+AVX512-BF16 on AMD, see :func:`dci_cnn.devices.cpu_has_fast_bf16`); the spec keeps
+it only if it costs at most 0.02 dB PSNR on Kodak24. On other CPUs bf16
+is slower than float32 (emulated, or without AMX on Intel), so the
 comparison is skipped unless ``--force`` is given.
 
 Examples
@@ -69,7 +69,7 @@ def main(argv=None):
     print(f"# {'float16-stored vs float32 weights' if stored else 'bf16 vs float32'} on {Path(args.data).name}\n\n"
           f"{machine_line()}\n")
     if not stored and not cpu_has_fast_bf16() and not args.force:
-        print("This CPU has neither AMX nor AVX512-BF16: bf16 would be emulated (far slower than float32), "
+        print("bf16 is not faster than float32 on this CPU (no AMX, and not an AMD CPU with AVX512-BF16), "
               "so deblur runs float32 here and the comparison is **skipped** (pass --force to run it anyway).")
         return 0
     files = sorted(Path(args.data).glob("*.png"))[: args.limit]
