@@ -162,8 +162,7 @@ def _report():
 
 def _autocast(rows):
     """The rows timed with deblur's own precision (the float32 comparison left out)."""
-    dtypes = {r["dtype"] for r in rows}
-    return sorted((r for r in rows if r["dtype"] != "float32" or dtypes == {"float32"}), key=lambda r: r["mp"])
+    return sorted((r for r in rows if r["picked"]), key=lambda r: r["mp"])
 
 
 def defaults_speed():
@@ -212,7 +211,7 @@ def bf16_table():
     for model, psnrs in r["bf16_psnr"].items():
         at1 = [x for x in r["timings"][model] if abs(x["mp"] - 1) < 0.2]
         f32 = next(x["s_per_mp"] for x in at1 if x["dtype"] == "float32")
-        b16 = next(x["s_per_mp"] for x in at1 if x["dtype"] != "float32")
+        b16 = next(x["s_per_mp"] for x in at1 if x["dtype"] == "bfloat16")
         lines.append(f"| `{model}` | {f32:.2f} | {b16:.2f} | {f32 / b16:.2f}× | {psnrs['float32']:.3f} | "
                      f"{psnrs['bfloat16']:.3f} | {round(psnrs['bfloat16'] - psnrs['float32'], 4) + 0.0:+.4f} dB |")
     return "\n".join(lines)

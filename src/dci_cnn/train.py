@@ -480,7 +480,7 @@ def build_parser(parser=None):
                         help="validate and export an exponential moving average of the weights with this decay "
                         "per step (e.g. 0.999; 0: the weights as they are)")
     parser.add_argument("--precision", default="auto", choices=["auto", "float32", "bf16"],
-                        help="compute precision (auto: bf16 where the CPU multiplies it natively, float16 on CUDA)")
+                        help="compute precision (auto: bf16 where it is faster on the CPU — AMX, or AVX512-BF16 on AMD — float16 on CUDA)")
     parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N, mps or auto")
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     parser.add_argument("--seed", type=int, default=0, help="seed of all randomness (patches, degradations, initialisation)")
