@@ -137,7 +137,7 @@ def main(argv=None):
     import napari
 
     print(machine_line())
-    print(f"napari {napari.__version__}, Qt binding {os.environ['QT_API']}, Xvfb; machine shared with other jobs")
+    print(f"napari {napari.__version__}, Qt binding {os.environ['QT_API']}, Xvfb (other jobs on the machine show in the load average above)")
     viewer = napari.Viewer(title="napari — dci-cnn freezes")
     viewer.window._qt_window.resize(1600, 1000)
     _, widget = viewer.window.add_plugin_dock_widget("dci-cnn", "Deblur")
