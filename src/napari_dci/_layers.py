@@ -21,27 +21,7 @@ from ._channels import image_axes
 
 __all__ = ["DISPLAY", "KEPT", "Snapshot", "capture", "output_name", "plane_axes", "show_result"]
 
-#: Layer attributes copied from the input to the output layer.
-KEPT = (
-    "scale",
-    "translate",
-    "rotate",
-    "shear",
-    "affine",
-    "units",
-    "axis_labels",
-    "colormap",
-    "contrast_limits",
-    "gamma",
-    "blending",
-    "opacity",
-    "interpolation2d",
-    "interpolation3d",
-    "rendering",
-    "metadata",
-)
-
-#: Display settings of :data:`KEPT`; those the user changed on the output layer are kept by re-runs.
+#: Display settings of the output layer; those the user changed on it are kept by re-runs.
 DISPLAY = (
     "colormap",
     "contrast_limits",
@@ -52,6 +32,9 @@ DISPLAY = (
     "interpolation3d",
     "rendering",
 )
+
+#: Layer attributes copied from the input to the output layer.
+KEPT = ("scale", "translate", "rotate", "shear", "affine", "units", "axis_labels", *DISPLAY, "metadata")
 
 #: Output layer -> the display settings a run last gave it (to tell the user's own changes apart).
 _applied = weakref.WeakKeyDictionary()
