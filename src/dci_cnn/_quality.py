@@ -32,12 +32,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from safetensors import SafetensorError
-from safetensors.torch import load_file
 from torch import nn
 
 from .models import _ResBlock
-from .weights import ADAPTER_SUFFIX, LoadedModel, WeightsError, list_models, sha256_file, weights_dir
+from .weights import ADAPTER_SUFFIX, LoadedModel, WeightsError, list_models, verified_state, weights_dir
 
 __all__ = ["QualityAdapter", "adapter_for", "check_quality", "conditioned_forward", "estimate_for", "fold", "load_adapter",
            "quality_arg", "quality_for_file", "with_quality"]
@@ -165,14 +163,9 @@ def _load_adapter_cached(path, _mtime, _size, base):
         card = json.loads(card_file.read_text())
     except (OSError, json.JSONDecodeError) as exc:
         raise WeightsError(f"adapter card {card_file} is missing or not valid JSON: {exc}") from None
-    if sha256_file(path) != card.get("sha256"):
-        raise WeightsError(f"adapter {path} fails its checksum; its card says sha256 {card.get('sha256')}")
+    state = verified_state(path.read_bytes(), card.get("sha256"), f"adapter {path}")
     if base.card.get("sha256") != card.get("base_sha256"):
         raise WeightsError(f"adapter {path} was trained for other weights than {base.name!r} (base sha256 differs)")
-    try:
-        state = load_file(path)
-    except (SafetensorError, OSError) as exc:
-        raise WeightsError(f"adapter {path} is not a valid safetensors file: {exc}") from None
     module = adapter_for(base.module, **card["arguments"])
     try:
         module.load_state_dict({k: v.float() for k, v in state.items()}, strict=True)

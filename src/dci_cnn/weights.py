@@ -45,6 +45,7 @@ __all__ = [
     "read_verified",
     "save_weights",
     "sha256_file",
+    "verified_state",
     "weights_dir",
     "write_card",
 ]
@@ -324,14 +325,21 @@ def read_verified(model):
         if not tensors.is_file():
             raise WeightsError(f"weights file {tensors} is missing")
         card, raw = model_card(tensors), tensors.read_bytes()
+    return card, verified_state(raw, card["sha256"], f"weights file {tensors}")
+
+
+def verified_state(raw, sha256, what):
+    """The tensors in the safetensors bytes ``raw`` once their sha256 equals ``sha256`` (no pickle).
+
+    ``what`` names the file in the ``WeightsError`` raised on a mismatch or a damaged file.
+    """
     actual = hashlib.sha256(raw).hexdigest()
-    if actual != card["sha256"]:
-        raise WeightsError(f"weights file {tensors} fails its checksum: sha256 {actual}, card says {card['sha256']}")
+    if actual != sha256:
+        raise WeightsError(f"{what} fails its checksum: sha256 {actual}, card says {sha256}")
     try:
-        state = load(raw)
+        return load(raw)
     except (SafetensorError, OSError) as exc:
-        raise WeightsError(f"weights file {tensors} is not a valid safetensors file: {exc}") from None
-    return card, state
+        raise WeightsError(f"{what} is not a valid safetensors file: {exc}") from None
 
 
 _loading = threading.Lock()
