@@ -222,11 +222,12 @@ def cmd_deblur(args):
     try:
         with _warnings_above_bar(), tqdm(total=len(pairs), unit="image", disable=len(pairs) < 2 or args.quiet) as bar:
             for source, stem in pairs:
-                if args.skip_existing and destination(source, stem).exists():
+                target = destination(source, stem)
+                if args.skip_existing and target.exists():
                     skipped += 1
                 else:
                     try:
-                        _restore_file(source, destination(source, stem), inputs, args)
+                        _restore_file(source, target, inputs, args)
                         restored += 1
                     except (ValueError, TypeError, OSError, MemoryError, RuntimeError) as exc:
                         failed += 1
