@@ -494,3 +494,65 @@ def test_opening_a_jpeg_records_its_quality(make_napari_viewer, tmp_path):
     viewer = make_napari_viewer()
     [layer] = viewer.open(str(path), plugin="dci-cnn")
     assert layer.metadata["jpeg"]["quality"] == 25 and layer.metadata["jpeg"]["subsampling"] is None
+
+
+@pytest.fixture
+def adapted_widget(make_napari_viewer, random_models, tmp_path, monkeypatch):
+    """A viewer and a widget listing a gray model with a (random) quality adapter, and one without."""
+    import torch
+
+    from dci_cnn._quality import adapter_for
+    from dci_cnn.models import DCIUNet
+    from dci_cnn.weights import save_weights
+
+    torch.manual_seed(0)
+    net, arguments = DCIUNet(1, widths=(8, 16, 16), blocks=(1, 1, 1)), {"channels": 1, "widths": [8, 16, 16], "blocks": [1, 1, 1]}
+    adapter = adapter_for(net)
+    for module in (net, adapter):
+        for p in module.parameters():
+            torch.nn.init.normal_(p, 0.0, 0.1)
+    base = save_weights(net, tmp_path / "tiny.safetensors", {"architecture": "dciunet", "arguments": arguments})
+    save_weights(adapter, tmp_path / "tiny-quality.safetensors", {"adapter": "quality-film", "base": "tiny",
+                 "base_sha256": base["sha256"], "arguments": {"frequencies": 4, "hidden": 16}})
+    models = [str(tmp_path / "tiny.safetensors"), random_models["unet1"]]
+    monkeypatch.setattr(_widget, "list_models", lambda: models)
+    viewer = make_napari_viewer()
+    return viewer, DeblurWidget(viewer), models
+
+
+def test_quality_from_the_jpeg_file_reaches_the_model(adapted_widget, qtbot, tmp_path):
+    from PIL import Image
+
+    from dci_cnn import deblur
+
+    viewer, widget, (adapted, blind) = adapted_widget
+    path = tmp_path / "scan.jpg"
+    Image.fromarray(np.random.default_rng(31).integers(0, 256, (48, 40), np.uint8)).save(path, quality=25)
+    [layer] = viewer.open(str(path), plugin="dci-cnn")
+    widget.image.value = layer
+    widget.model.value = adapted
+    assert widget.quality.enabled and widget.quality.value == _widget.FROM_FILE
+    assert "from file (25)" in [widget.quality.native.itemText(i) for i in range(widget.quality.native.count())]
+    _run(qtbot, widget)
+    pixels = layer.data / 255.0
+    out = viewer.layers["scan [deblurred]"].data
+    expected = np.clip(np.rint(deblur(pixels, model=adapted, quality=25) * 255), 0, 255)
+    assert np.abs(out.astype(float) - expected).max() <= 1
+    blind_out = np.clip(np.rint(deblur(pixels, model=adapted) * 255), 0, 255)
+    assert np.abs(out.astype(float) - blind_out).max() > 1  # the quality changed the result
+
+    widget.quality.value = 80  # a number by hand: the strength knob
+    assert widget._chosen_quality() == 80
+    widget.quality.value = _widget.BLIND
+    assert widget._chosen_quality() is None
+
+
+def test_quality_is_offered_only_for_models_that_take_one(adapted_widget):
+    viewer, widget, (adapted, blind) = adapted_widget
+    viewer.add_image(np.zeros((32, 32), np.uint8), name="plain")
+    widget.model.value = adapted
+    assert widget.quality.enabled and widget.quality.value == _widget.ESTIMATE  # no file: estimated from pixels
+    assert not any("from file" in widget.quality.native.itemText(i) for i in range(widget.quality.native.count()))
+    widget.model.value = blind
+    assert not widget.quality.enabled and widget._chosen_quality() is None
+    assert widget.quality.tooltip

@@ -35,10 +35,10 @@ import torch
 from torch import nn
 
 from .models import _ResBlock
-from .weights import ADAPTER_SUFFIX, LoadedModel, WeightsError, list_models, verified_state, weights_dir
+from .weights import ADAPTER_SUFFIX, MODEL_FAMILIES, LoadedModel, WeightsError, card_path, list_models, verified_state
 
 __all__ = ["QualityAdapter", "adapter_for", "check_quality", "conditioned_forward", "estimate_for", "fold", "load_adapter",
-           "quality_arg", "quality_for_file", "with_quality"]
+           "quality_arg", "quality_for_file", "takes_quality", "with_quality"]
 
 def check_quality(quality):
     """Validate ``quality``: None, ``"auto"`` or an int 1-100; returns it (an int as a Python int)."""
@@ -148,6 +148,21 @@ def adapter_path(model):
     return path if path.is_file() else None
 
 
+def takes_quality(model):
+    """Whether ``model`` (a name, ``.safetensors`` path or family; None: ``"default"``) has a quality adapter.
+
+    A family takes one when both its gray and colour models do. Nothing is
+    loaded: the adapter file beside each model's weights is looked for.
+    """
+    family = MODEL_FAMILIES.get("default" if model is None else model) if isinstance(model, (str, type(None))) else None
+    names = family.values() if family else [model]
+    try:
+        tensors = [card_path(name).with_suffix(".safetensors") for name in names]
+    except (TypeError, ValueError):  # not a model: deblur will say so
+        return False
+    return all(t.with_name(t.stem + ADAPTER_SUFFIX + t.suffix).is_file() for t in tensors)
+
+
 def load_adapter(path, base):
     """Load the adapter at ``path`` (its card beside it) for the loaded model ``base``, both verified; cached."""
     path = Path(path)
@@ -185,7 +200,7 @@ def with_quality(model, quality):
     """
     path = adapter_path(model)
     if path is None:
-        takers = [m for m in list_models() if (weights_dir() / f"{m}{ADAPTER_SUFFIX}.safetensors").is_file()]
+        takers = [m for m in list_models() if takes_quality(m)]
         fix = f"use model='jpeg' ({', '.join(takers)})" if takers else "no shipped model takes one yet"
         raise ValueError(f"model {model.name!r} takes no quality; {fix}, or pass quality=None")
     return _folded(model, load_adapter(path, model), quality)

@@ -110,6 +110,7 @@ def restore(
     device="cpu",
     tile_size=AUTO,
     self_ensemble=False,
+    quality=None,
     progress=None,
     lazy=False,
 ):
@@ -133,6 +134,8 @@ def restore(
         Tile size in pixels (see :func:`dci_cnn.deblur`).
     self_ensemble : bool, optional
         Average over the 8 flips and rotations (8 times slower).
+    quality : None, int or "auto", optional
+        JPEG quality the model restores for (see :func:`dci_cnn.deblur`).
     progress : callable, optional
         ``progress(done, total)`` after each tile (NumPy input only); it may
         raise to cancel.
@@ -147,7 +150,8 @@ def restore(
     """
     if channel_axis is not None and not rgb:  # channels to the front: planes for the gray model, then back
         data = np.moveaxis(as_dask(data) if is_lazy(data) else data, channel_axis, 0)
-        options = {"model": model, "device": device, "tile_size": tile_size, "self_ensemble": self_ensemble}
+        options = {"model": model, "device": device, "tile_size": tile_size, "self_ensemble": self_ensemble,
+                   "quality": quality}
         return np.moveaxis(restore(data, rgb=False, progress=progress, lazy=lazy, **options), 0, channel_axis)
     dtype = np.dtype(data.dtype)
     device = str(resolve_device(device))
@@ -163,5 +167,6 @@ def restore(
         progress=progress or False,
         out=_float_out(data, dtype),
         self_ensemble=self_ensemble,
+        quality=quality,
     )
     return _in_dtype(restored, dtype)

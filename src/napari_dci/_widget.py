@@ -26,6 +26,7 @@ from qtpy.QtWidgets import QDialog, QPlainTextEdit, QSizePolicy, QVBoxLayout
 from superqt.utils import ensure_main_thread
 
 from dci_cnn import list_models
+from dci_cnn._quality import takes_quality
 from dci_cnn.devices import available_devices
 from dci_cnn.weights import MODEL_FAMILIES
 
@@ -45,6 +46,9 @@ TILE_SIZES = (256, 512, 1024, 2048, 4096)
 NO_CHANNELS = "none"
 #: An image side this short is more likely channels than pixels: the widget warns.
 SHORT_SIDE = 16
+#: JPEG quality choices beside "from file", "estimate" and "blind": a strength knob, lower removes more.
+QUALITIES = tuple(range(5, 100, 5))
+FROM_FILE, ESTIMATE, BLIND = "from file", "auto", "none"
 
 #: Model choices that stand for a gray and a colour model: label and tooltip.
 FAMILIES = {
@@ -71,6 +75,11 @@ TOOLTIPS = {
     "tile_size": (
         "Memory follows the tile size, not the image size; the result does not depend on it. "
         "auto: a size that keeps progress and Cancel responsive"
+    ),
+    "quality": (
+        "The JPEG quality the model restores for (models with a quality adapter). from file: the quality in "
+        "the JPEG file's own tables (files opened with this plugin's reader); estimate: found from the pixels; "
+        "blind: not told. A number sets it by hand: lower removes more, higher keeps more detail"
     ),
     "self_ensemble": "Average the model over the 8 flips and rotations of the image: a little better, 8 times slower",
     "scope": (
@@ -165,6 +174,7 @@ class DeblurWidget(Container):
         devices = available_devices()
         self.device = ComboBox(label="device", choices=devices, value=devices[min(1, len(devices) - 1)])
         self.tile_size = ComboBox(label="tile size", choices=self._tile_choices)
+        self.quality = ComboBox(label="JPEG quality", choices=self._quality_choices)
         self.self_ensemble = CheckBox(text="self-ensemble (8x slower)", value=False)
         self.scope = RadioButtons(label="restore", choices=[WHOLE, PLANE], value=WHOLE, orientation="horizontal")
         self.run_button = PushButton(text="Run")
@@ -176,7 +186,8 @@ class DeblurWidget(Container):
         model_row.margins = (0, 0, 0, 0)
         buttons = Container(widgets=[self.run_button, self.cancel_button], layout="horizontal", labels=False)
         self.extend([
-            self.image, self.channels, self.channel_note, model_row, self.device, self.tile_size, self.self_ensemble,
+            self.image, self.channels, self.channel_note, model_row, self.quality, self.device, self.tile_size,
+            self.self_ensemble,
             self.scope, buttons, self.progress, self.status,
         ])  # fmt: skip
         for label in (self.status, self.channel_note):  # long text wraps instead of widening the dock
@@ -190,6 +201,7 @@ class DeblurWidget(Container):
         self.card_button.changed.connect(self.show_card)
         self.device.changed.connect(self._refresh_tile_choices)
         self.model.changed.connect(self._refresh_tile_choices)
+        self.model.changed.connect(self._update_quality)
         self.image.changed.connect(self._layer_changed)
         self.channels.changed.connect(self._channels_changed)
         self.run_button.changed.connect(self.run)
@@ -225,6 +237,32 @@ class DeblurWidget(Container):
         self.tile_size.native.clear()  # a relabelled item would otherwise move to the end of the list
         self.tile_size.reset_choices()
         self.tile_size.value = value
+
+    def _file_quality(self):
+        """The JPEG quality the chosen layer's file records (:mod:`napari_dci._reader`), or None."""
+        layer = self.image.value
+        record = layer.metadata.get("jpeg") if isinstance(layer, Image) else None
+        return record.get("quality") if isinstance(record, dict) else None
+
+    def _quality_choices(self, _widget):
+        known = self._file_quality()
+        file_choice = [(f"from file ({known})", FROM_FILE)] if known is not None else []
+        return file_choice + [("estimate from pixels", ESTIMATE), ("blind", BLIND)] + [(str(q), q) for q in QUALITIES]
+
+    def _update_quality(self, *, relist=False):
+        """Offer "from file" for a layer read from a JPEG (and preselect it); enable only for models that take a quality."""
+        if relist:
+            self.quality.native.clear()  # relabelled items would otherwise keep their old text
+            self.quality.reset_choices()
+            self.quality.value = FROM_FILE if self._file_quality() is not None else ESTIMATE
+        self.quality.enabled = takes_quality(None if self.model.value == AUTO else self.model.value) and self._worker is None
+
+    def _chosen_quality(self):
+        """The ``quality`` for :func:`dci_cnn.deblur`: None for models that take none."""
+        value = self.quality.value
+        if value == BLIND or not takes_quality(None if self.model.value == AUTO else self.model.value):
+            return None
+        return self._file_quality() if value == FROM_FILE else value
 
     def _set_model_tooltips(self):
         combo = self.model.native
@@ -271,6 +309,7 @@ class DeblurWidget(Container):
         self.channels.reset_choices()
         self.channels.value = NO_CHANNELS if guess is None or guess.axis is None else guess.axis
         self.channels.enabled = len(self.channels.choices) > 1 and self._worker is None
+        self._update_quality(relist=True)
         self._channels_changed()
 
     def _channel_axis(self):
@@ -312,6 +351,7 @@ class DeblurWidget(Container):
                        self.self_ensemble):  # fmt: skip
             widget.enabled = not running
         self._update_scope()
+        self._update_quality()
 
     # ---- running -------------------------------------------------------
     def _fail(self, reason):
@@ -350,6 +390,7 @@ class DeblurWidget(Container):
             "device": self.device.value,
             "tile_size": self.tile_size.value,
             "self_ensemble": self.self_ensemble.value,
+            "quality": self._chosen_quality(),
         }
         visible = () if snapshot.multiscale else self._visible_plane(layer)
         self.status.value = "preparing lazy restoration…" if is_lazy(snapshot.data) else "restoring…"
