@@ -553,6 +553,13 @@ def test_quality_is_offered_only_for_models_that_take_one(adapted_widget):
     widget.model.value = adapted
     assert widget.quality.enabled and widget.quality.value == _widget.ESTIMATE  # no file: estimated from pixels
     assert not any("from file" in widget.quality.native.itemText(i) for i in range(widget.quality.native.count()))
+    assert _shown(widget.quality)
     widget.model.value = blind
     assert not widget.quality.enabled and widget._chosen_quality() is None
     assert widget.quality.tooltip
+
+
+def test_quality_field_is_hidden_when_no_model_takes_one(viewer_widget):
+    viewer, widget = viewer_widget
+    viewer.add_image(np.zeros((32, 32), np.uint8), name="plain")
+    assert not _shown(widget.quality) and widget._chosen_quality() is None

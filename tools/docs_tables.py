@@ -156,46 +156,6 @@ def ensemble_gain():
     return f"{min(extra):.2f}–{max(extra):.2f} dB"
 
 
-#: (label, blind model, test set) of the quality tables; the adapter is the blind model's ``-quality`` card
-QUALITY_ROWS = (("gray, CBSD68", "dci-unet-gray-jpeg", "cbsd68"), ("colour, Kodak24", "dci-unet-color-jpeg", "kodak24"),
-                ("colour, CBSD68", "dci-unet-color-jpeg", "cbsd68"))
-DOUBLE_PAIRS = ("10>30", "30>10", "30>50", "50>30")
-
-
-def _adapter(model):
-    return f"{model}-quality"
-
-
-def _gain_or_dash(model, data, degradation, key):
-    entry = model_card(model)["metrics"].get(data, {}).get(degradation, {}).get(key)
-    return f"{entry['psnr_gain']:+.2f}" if entry else "–"
-
-
-def quality_table():
-    """Gains at QF 10-40: the jpeg models blind, told the true quality, with quality="auto", and the default model."""
-    lines = ["| images | QF | default model, blind | `jpeg` model, blind | told the true quality | `quality=\"auto\"` |",
-             "|---|---|---|---|---|---|"]
-    for label, model, data in QUALITY_ROWS:
-        default = model.removesuffix("-jpeg")
-        for q in QUALITIES:
-            cells = [_gain_or_dash(default, data, "jpeg", f"QF{q}"), _gain_or_dash(model, data, "jpeg", f"QF{q}"),
-                     _gain_or_dash(_adapter(model), data, "jpeg, true quality", f"QF{q}"),
-                     _gain_or_dash(_adapter(model), data, "jpeg, auto quality", f"QF{q}")]
-            lines.append(f"| {label} | {q} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
-
-
-def double_jpeg_table():
-    """Gains on double JPEG (second grid shifted by 4, 4): the jpeg models blind and told the last quality."""
-    lines = ["| images | QF1 → QF2 | `jpeg` model, blind | told QF2 |", "|---|---|---|---|"]
-    for label, model, data in QUALITY_ROWS[:2]:
-        for pair in DOUBLE_PAIRS:
-            cells = [_gain_or_dash(model, data, "double-jpeg", f"QF{pair}"),
-                     _gain_or_dash(_adapter(model), data, "double-jpeg, true quality", f"QF{pair}")]
-            lines.append(f"| {label} | {pair.replace('>', ' → ')} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
-
-
 def _report():
     return json.loads(REPORT.read_text())
 
@@ -293,7 +253,7 @@ BLOCKS = {
     "models": readme_table, "cards": cards_tables, "sota": sota_table, "ensemble": ensemble_table,
     "ensemble-gain": ensemble_gain, "defaults-speed": defaults_speed, "cpu-tile": cpu_tile,
     "bench-machine": machine, "bench-speed": speed_table, "bench-memory": memory_table, "bench-bf16": bf16_table,
-    "bench-peers": peers_table, "quality": quality_table, "double-jpeg": double_jpeg_table,
+    "bench-peers": peers_table,
 }
 # the pages with markers (a test checks each of them against its sources)
 PAGES = ("README.md", "docs/paper.md", "docs/benchmarks.md", "docs/user-guide/models.md", "docs/user-guide/tiling.md",

@@ -175,6 +175,7 @@ class DeblurWidget(Container):
         self.device = ComboBox(label="device", choices=devices, value=devices[min(1, len(devices) - 1)])
         self.tile_size = ComboBox(label="tile size", choices=self._tile_choices)
         self.quality = ComboBox(label="JPEG quality", choices=self._quality_choices)
+        self._quality_offered = any(takes_quality(value if value != AUTO else None) for value in self._models)
         self.self_ensemble = CheckBox(text="self-ensemble (8x slower)", value=False)
         self.scope = RadioButtons(label="restore", choices=[WHOLE, PLANE], value=WHOLE, orientation="horizontal")
         self.run_button = PushButton(text="Run")
@@ -250,12 +251,16 @@ class DeblurWidget(Container):
         return file_choice + [("estimate from pixels", ESTIMATE), ("blind", BLIND)] + [(str(q), q) for q in QUALITIES]
 
     def _update_quality(self, *, relist=False):
-        """Offer "from file" for a layer read from a JPEG (and preselect it); enable only for models that take a quality."""
+        """Offer "from file" for a layer read from a JPEG (and preselect it); enable only for models that take a quality.
+
+        The field is shown only when one of the listed models has a quality adapter.
+        """
         if relist:
             self.quality.native.clear()  # relabelled items would otherwise keep their old text
             self.quality.reset_choices()
             self.quality.value = FROM_FILE if self._file_quality() is not None else ESTIMATE
         self.quality.enabled = takes_quality(None if self.model.value == AUTO else self.model.value) and self._worker is None
+        self.quality.visible = self._quality_offered
 
     def _chosen_quality(self):
         """The ``quality`` for :func:`dci_cnn.deblur`: None for models that take none."""
