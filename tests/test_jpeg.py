@@ -173,6 +173,15 @@ def test_estimate_none_without_quantization():
     assert estimate_jpeg_quality(resized) is None
 
 
+@pytest.mark.parametrize("size", [64, 128])
+def test_smooth_uncompressed_crops_are_none(size):
+    """Near-zero coefficients of a smooth region sit on every lattice's 0: they vouched for quality 1."""
+    assert estimate_jpeg_quality(CAMERA[:size, :size]) is None  # the sky of the camera picture
+    sky = np.add.outer(np.linspace(0.3, 0.35, size), np.linspace(0, 0.02, size))
+    noisy = sky + np.random.default_rng(size).normal(0, 0.6 / 255, sky.shape)
+    assert estimate_jpeg_quality(noisy) is None
+
+
 def test_estimate_dtypes_agree():
     decoded = jpeg(CAMERA, 60)
     as_uint8 = np.rint(decoded * 255).astype(np.uint8)

@@ -324,13 +324,16 @@ def _grid_offset(plane):
 def _lattice_log_ratio():
     """Log-likelihood ratio of a coefficient |c| = k / RESOLUTION on the lattice of step s vs off any lattice.
 
-    Shape (255, 1024 * RESOLUTION + 1): row s - 1, column k. Step 1 carries no evidence (row of zeros).
+    Shape (255, 1024 * RESOLUTION + 1): row s - 1, column k. Step 1 carries no evidence (row of zeros),
+    nor does a coefficient that rounds to 0 on the lattice: near-zero coefficients fill smooth blocks
+    whether or not they were quantized, and would otherwise vouch for any large step.
     """
     steps = np.arange(1, 256)[:, None]
     value = np.arange(1024 * _RESOLUTION + 1)[None, :] / _RESOLUTION
     residual = value - steps * np.rint(value / steps)
     density = steps * np.exp(-0.5 * (residual / _NOISE_SIGMA) ** 2) / (_NOISE_SIGMA * np.sqrt(2 * np.pi))
     ratio = np.log((1 - _OUTLIER) * density + _OUTLIER).astype(np.float32)
+    ratio[np.broadcast_to(value < steps / 2, ratio.shape)] = 0  # rounds to 0 on this lattice: smooth unquantized blocks have them too
     ratio[0] = 0
     return ratio
 
