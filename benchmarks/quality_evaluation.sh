@@ -32,6 +32,8 @@ colour() {
 }
 
 gray > quality-gray.log 2>&1 &
+gray_pid=$!
 colour > quality-colour.log 2>&1 &
-wait %1 && wait %2
+colour_pid=$!
+wait $gray_pid && wait $colour_pid
 cat quality-gray.log quality-colour.log
