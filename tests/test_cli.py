@@ -148,11 +148,14 @@ def test_one_name_in_two_subfolders_gives_two_outputs(tmp_path, capsys):
     assert not np.array_equal(day1, day2)
 
 
-@pytest.mark.parametrize("layout", [["x.jpg", "x.png"], ["a/img.png", "b/img.png"]])
+@pytest.mark.parametrize("layout", [["x.jpg", "x.png"], ["a/img.png", "b/img.png"], ["Photo.png", "photo.png"],
+                                    ["Day/img.png", "day/img.png"]])
 def test_two_inputs_for_one_output_are_refused_before_any_work(tmp_path, capsys, layout):
     for i, name in enumerate(layout):
         _png(tmp_path / "in" / name, seed=i)  # a PNG called .jpg still reads
-    inputs = [str(tmp_path / "in")] if layout[0] == "x.jpg" else [str(tmp_path / "in" / "a"), str(tmp_path / "in" / "b")]
+    if sum(f.is_file() for f in (tmp_path / "in").rglob("*")) < len(layout):
+        pytest.skip("this file system folds case: it cannot hold both names")
+    inputs = [str(tmp_path / "in")] if layout[0] != "a/img.png" else [str(tmp_path / "in" / "a"), str(tmp_path / "in" / "b")]
     out = tmp_path / "out"
     assert main(["deblur", *inputs, "-o", str(out), "--overwrite"]) == 2
     err = capsys.readouterr().err

@@ -112,7 +112,8 @@ def _inputs(paths, out):
 
     A folder's tree is mirrored (``day1/img.jpg`` -> ``day1/img``); a file
     keeps its name. Hidden files and the output folder are skipped. Two
-    inputs that would map to one output are refused, naming both.
+    inputs that would map to one output, also with names that differ only in
+    case, are refused, naming both.
     """
     out_dir = out.resolve()
     pairs, seen = [], set()
@@ -135,10 +136,13 @@ def _inputs(paths, out):
                          f"(searched for {', '.join(sorted(IMAGE_SUFFIXES))}; hidden files and the output folder are skipped)")
     first = {}
     for source, stem in pairs:
-        if stem in first:
-            raise ValueError(f"{first[stem]} and {source} would both be written to {out / stem}.png/.tif; "
+        key = str(stem).casefold()  # names that differ only in case are one file on macOS, Windows, exFAT, SMB
+        if key in first:
+            other, other_stem = first[key]
+            case = "" if other_stem == stem else " (names that differ only in case are one file on macOS and Windows)"
+            raise ValueError(f"{other} and {source} would both be written to {out / stem}.png/.tif{case}; "
                              "rename one, or restore them in separate runs")
-        first[stem] = source
+        first[key] = (source, stem)
     return pairs
 
 
