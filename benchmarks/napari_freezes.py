@@ -81,7 +81,14 @@ def cases(quick):
                                                                                       dtype=np.uint16, high=4096)}),
         ("dask stack uint8", f"3 × {dask_side}²", lambda: {"data": da.from_array(noisy(3, dask_side, dask_side),
                                                                                  chunks=(1, dask_side, dask_side))}),
+        ("multiscale 2-D uint8", f"{2 * dask_side}², 4 levels", lambda: {"data": pyramid(noisy(2 * dask_side, 2 * dask_side)),
+                                                                         "multiscale": True}),
     ]  # fmt: skip
+
+
+def pyramid(image, levels=4):
+    """``image`` and its 2x, 4x, ... subsamplings: the levels of a multiscale layer."""
+    return [image[:: 2**k, :: 2**k] for k in range(levels)]
 
 
 def measure(viewer, widget, meter, layer):
@@ -109,11 +116,12 @@ def measure(viewer, widget, meter, layer):
     return meter.longest(), computing[0], seconds
 
 
-def add_layer_alone(viewer, meter, data, limits, rgb=False):
+def add_layer_alone(viewer, meter, data, limits, **options):
     """napari's own cost of adding and drawing an Image layer, nothing else running: the floor for a new output."""
     meter.reset()
     start = time.perf_counter()
-    viewer.add_image(data.copy(), name="napari add_image alone", contrast_limits=limits, rgb=rgb)
+    copy = [level.copy() for level in data] if options.get("multiscale") else data.copy()
+    viewer.add_image(copy, name="napari add_image alone", contrast_limits=limits, **options)
     spin(1.0)
     return meter.longest(), None, time.perf_counter() - start - 1.0
 
@@ -126,6 +134,16 @@ def browse(viewer, widget, meter, output):
         viewer.dims.set_current_step(0, plane)
         spin(until=lambda p=plane: (p,) in output.data._cache)
         spin(0.3)
+    return meter.longest(), meter.longest(), time.perf_counter() - start
+
+
+def zoom_in(viewer, meter, output):
+    """Zoom onto the finest level of a multiscale output; longest gap until that level is shown."""
+    meter.reset()
+    start = time.perf_counter()
+    viewer.camera.zoom = viewer.camera.zoom * 8
+    spin(until=lambda: () in getattr(output.data[0], "_cache", {(): None}))  # a plain dask level computes as it is drawn
+    spin(0.5)
     return meter.longest(), meter.longest(), time.perf_counter() - start
 
 
@@ -150,16 +168,19 @@ def main(argv=None):
         spin(0.5)
         options = make()
         data = options.pop("data")
-        limits = (0, 4095) if data.dtype == np.uint16 else (0, 255)
+        limits = (0, 4095) if (data[0] if options.get("multiscale") else data).dtype == np.uint16 else (0, 255)
         layer = viewer.add_image(data, name=name, contrast_limits=limits, **options)
         if not name.startswith("dask"):
-            result = add_layer_alone(viewer, meter, np.asarray(layer.data), limits, options.get("rgb", False))
+            result = add_layer_alone(viewer, meter, data, limits, **options)
             rows.append((f"{name}: napari's add_image alone (reference)", size, *result))
             viewer.layers.remove("napari add_image alone")
         rows.append((f"{name}, new output layer", size, *measure(viewer, widget, meter, layer)))
         if name.startswith("dask"):
             output = viewer.layers[-1]
             rows.append(("browsing the lazy output (each plane)", size, *browse(viewer, widget, meter, output)))
+        elif name.startswith("multiscale"):
+            rows.append(("zooming onto the finest level of the multiscale output", size,
+                         *zoom_in(viewer, meter, viewer.layers[-1])))
         elif name.startswith("2-D"):
             rows.append((f"{name}, re-run (output updated)", size, *measure(viewer, widget, meter, layer)))
     print()

@@ -209,6 +209,13 @@ def test_multiscale_layer(viewer_widget, qtbot, random_models):
     out = viewer.layers["pyramid [deblurred]"]
     assert out.multiscale and [level.shape for level in out.data] == [(64, 64), (32, 32), (16, 16)]
     assert np.isfinite(np.asarray(out.data[2])).all()
+    # napari slices levels on the GUI thread: each is restored in the background, the coarsest before it shows
+    assert all(isinstance(level, BackgroundPlanes) for level in out.data) and () in out.data[2]._cache
+    fine = out.data[0]
+    if () not in fine._cache:
+        assert not fine[:16, :16].any()  # an empty stand-in at once, the level computed off the GUI thread
+        qtbot.waitUntil(lambda: () in fine._cache, timeout=TIMEOUT_MS)
+    np.testing.assert_array_equal(fine[:16, :16], np.asarray(fine.source[:16, :16]))
 
 
 def test_rerun_replaces_output(viewer_widget, qtbot, random_models):

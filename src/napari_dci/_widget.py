@@ -116,7 +116,9 @@ def _restore(snapshot, options, visible, stop, report):
     ``stop()`` is polled after every tile or dask task (a cancelled worker's
     result is never emitted); ``report(done, total)`` forwards progress. A
     lazy result comes back as :class:`BackgroundPlanes` with the plane
-    ``visible`` (index of the leading axes on screen) already computed.
+    ``visible`` (index of the leading axes on screen) already computed; a
+    multiscale one as a list of them, the coarsest level of a 2-D pyramid
+    computed.
     """
 
     def progress(done, total):
@@ -126,8 +128,13 @@ def _restore(snapshot, options, visible, stop, report):
 
     options = dict(options, rgb=snapshot.rgb, channel_axis=None if snapshot.rgb else snapshot.channel_axis)
     try:
-        if snapshot.multiscale:
-            data = [restore(level, lazy=True, **options) for level in snapshot.data]
+        if snapshot.multiscale:  # levels restored off the GUI thread as napari asks for them
+            with dask_progress(progress):  # the value range of each level is read now
+                levels = [restore(level, lazy=True, **options) for level in snapshot.data]
+            lead = np.ndim(snapshot.data[0]) - (3 if snapshot.rgb else 2)
+            data = [BackgroundPlanes(level, plane_axes=lead) for level in levels]
+            if lead == 0:  # the coarsest level now, so that the output shows at once
+                data[-1].compute_plane((), progress)
         elif is_lazy(snapshot.data):
             with dask_progress(progress):  # the value range of the whole input is read now
                 lazy = restore(snapshot.data, **options)
@@ -452,8 +459,9 @@ class DeblurWidget(Container):
             self._fail(outcome.error)
             return
         layer = show_result(self._viewer, snapshot, outcome.data)
-        if isinstance(outcome.data, BackgroundPlanes):
-            self._follow_planes(outcome.data, layer)
+        for planes in outcome.data if snapshot.multiscale else [outcome.data]:
+            if isinstance(planes, BackgroundPlanes):
+                self._follow_planes(planes, layer)
         self.status.value = f"done: {output_name(snapshot.name)!r}"
 
     def _follow_planes(self, planes, layer):
@@ -470,8 +478,9 @@ class DeblurWidget(Container):
             if self._worker is None:
                 self._stop_progress()
                 self.status.value = f"plane {index} of {layer.name!r} restored"
-            if ref() is not None and ref().data is planes:
-                ref().refresh()
+            shown = ref()
+            if shown is not None and any(level is planes for level in (shown.data if shown.multiscale else [shown.data])):
+                shown.refresh()
 
         @ensure_main_thread
         def failed(index, exc):
