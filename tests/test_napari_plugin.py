@@ -33,6 +33,17 @@ def test_headless_keeps_shape_dtype_and_range(random_models):
     assert not np.array_equal(restored, stack)
 
 
+def test_headless_band_last_data_is_restored_band_by_band_or_warned(random_models):
+    scene = np.random.default_rng(2).integers(0, 4096, size=(48, 40, 5), dtype=np.uint16)
+    bands = deblur_image(scene, model=random_models["unet1"], channel_axis=-1)
+    one_band = deblur_image(np.ascontiguousarray(scene[..., 2]), model=random_models["unet1"])
+    assert bands.shape == scene.shape
+    # each band alone through the gray model (the value range is the whole scene's, so compare loosely)
+    assert np.corrcoef(bands[..., 2].ravel().astype(float), one_band.ravel().astype(float))[0, 1] > 0.99
+    with pytest.warns(UserWarning, match=r"planes of 40 x 5 pixels.*channel_axis=2"):
+        deblur_image(scene, model=random_models["unet1"])
+
+
 def test_headless_rgb_uint8(random_models):
     rgb = np.random.default_rng(1).integers(0, 256, size=(40, 48, 3), dtype=np.uint8)
     restored = deblur_image(rgb, model=random_models["unet3"], rgb=True)
