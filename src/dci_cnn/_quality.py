@@ -143,9 +143,13 @@ class LoadedAdapter:
 
 def adapter_path(model):
     """The quality adapter of a :class:`LoadedModel` (``NAME-quality.safetensors`` beside it), or None."""
-    path = Path(model.path)
-    path = path.with_name(path.stem + ADAPTER_SUFFIX + path.suffix)
+    path = _adapter_file(Path(model.path))
     return path if path.is_file() else None
+
+
+def _adapter_file(tensors):
+    """Where the adapter of the weights file ``tensors`` (``NAME.safetensors``) lies: ``NAME-quality.safetensors``."""
+    return tensors.with_name(tensors.stem + ADAPTER_SUFFIX + tensors.suffix)
 
 
 def takes_quality(model):
@@ -160,7 +164,7 @@ def takes_quality(model):
         tensors = [card_path(name).with_suffix(".safetensors") for name in names]
     except (TypeError, ValueError):  # not a model: deblur will say so
         return False
-    return all(t.with_name(t.stem + ADAPTER_SUFFIX + t.suffix).is_file() for t in tensors)
+    return all(_adapter_file(t).is_file() for t in tensors)
 
 
 def load_adapter(path, base):

@@ -93,6 +93,11 @@ TOOLTIPS = {
 }
 
 
+def _takes_quality(choice):
+    """Whether a model choice (``AUTO`` is the default family) has a quality adapter."""
+    return takes_quality(None if choice == AUTO else choice)
+
+
 class Cancelled(Exception):
     """Raised from the progress callback to stop a job after the current tile."""
 
@@ -182,7 +187,7 @@ class DeblurWidget(Container):
         self.device = ComboBox(label="device", choices=devices, value=devices[min(1, len(devices) - 1)])
         self.tile_size = ComboBox(label="tile size", choices=self._tile_choices)
         self.quality = ComboBox(label="JPEG quality", choices=self._quality_choices)
-        self._quality_offered = any(takes_quality(value if value != AUTO else None) for value in self._models)
+        self._quality_offered = any(map(_takes_quality, self._models))
         self.self_ensemble = CheckBox(text="self-ensemble (8x slower)", value=False)
         self.scope = RadioButtons(label="restore", choices=[WHOLE, PLANE], value=WHOLE, orientation="horizontal")
         self.run_button = PushButton(text="Run")
@@ -195,8 +200,7 @@ class DeblurWidget(Container):
         buttons = Container(widgets=[self.run_button, self.cancel_button], layout="horizontal", labels=False)
         self.extend([
             self.image, self.channels, self.channel_note, model_row, self.quality, self.device, self.tile_size,
-            self.self_ensemble,
-            self.scope, buttons, self.progress, self.status,
+            self.self_ensemble, self.scope, buttons, self.progress, self.status,
         ])  # fmt: skip
         for label in (self.status, self.channel_note):  # long text wraps instead of widening the dock
             label.native.setWordWrap(True)
@@ -266,13 +270,13 @@ class DeblurWidget(Container):
             self.quality.native.clear()  # relabelled items would otherwise keep their old text
             self.quality.reset_choices()
             self.quality.value = FROM_FILE if self._file_quality() is not None else ESTIMATE
-        self.quality.enabled = takes_quality(None if self.model.value == AUTO else self.model.value) and self._worker is None
+        self.quality.enabled = _takes_quality(self.model.value) and self._worker is None
         self.quality.visible = self._quality_offered
 
     def _chosen_quality(self):
         """The ``quality`` for :func:`dci_cnn.deblur`: None for models that take none."""
         value = self.quality.value
-        if value == BLIND or not takes_quality(None if self.model.value == AUTO else self.model.value):
+        if value == BLIND or not _takes_quality(self.model.value):
             return None
         return self._file_quality() if value == FROM_FILE else value
 
