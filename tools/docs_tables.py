@@ -72,6 +72,14 @@ ENSEMBLE_ROWS = (
     ("`dci-unet-color-jpeg`, Kodak24", "dci-unet-color-jpeg", "kodak24", "jpeg", QUALITIES),
     ("`dci-unet-color-jpeg`, CBSD68", "dci-unet-color-jpeg", "cbsd68", "jpeg", QUALITIES),
 )
+# (label, model, test set): double JPEG, the second compression on a grid shifted by (4, 4)
+DOUBLE_PAIRS = ((10, 30), (30, 10), (30, 50), (50, 30))
+DOUBLE_ROWS = (
+    ("`dci-unet-gray-jpeg`, CBSD68 (gray)", "dci-unet-gray-jpeg", "cbsd68"),
+    ("`dci-unet-gray`, CBSD68 (gray)", "dci-unet-gray", "cbsd68"),
+    ("`dci-unet-color-jpeg`, Kodak24", "dci-unet-color-jpeg", "kodak24"),
+    ("`dci-unet-color`, Kodak24", "dci-unet-color", "kodak24"),
+)
 # README: (name cell, input, architecture, [(set label, model, set, degradation, qualities), ...] or a text)
 README_ROWS = (
     ("`dci-unet-color` (default for RGB/RGBA)", "RGB", "DCI-UNet (PixelUnshuffle, 3 scales, residual)",
@@ -136,6 +144,15 @@ def ensemble_table():
     for label, model, data, degradation, qualities in ENSEMBLE_ROWS:
         one, eight = (gains(model, data, d, qualities) for d in (degradation, f"{degradation} self-ensemble"))
         lines.append(f"| {label} | {_dB(one)} | {_dB(eight)} |")
+    return "\n".join(lines)
+
+
+def double_jpeg_table():
+    """PSNR gains on images compressed twice, the second time on a grid shifted by (4, 4), with the input's PSNR."""
+    lines = ["| model, test set | " + " | ".join(f"{a} then {b}" for a, b in DOUBLE_PAIRS) + " |", "|---" * (len(DOUBLE_PAIRS) + 1) + "|"]
+    for label, model, data in DOUBLE_ROWS:
+        entries = [model_card(model)["metrics"][data]["double-jpeg"][f"QF{a}>{b}"] for a, b in DOUBLE_PAIRS]
+        lines.append(f"| {label} | " + " | ".join(f"{e['psnr_gain']:+.2f} dB (from {e['psnr_in']:.2f})" for e in entries) + " |")
     return "\n".join(lines)
 
 
@@ -250,7 +267,7 @@ def peers_table():
 
 
 BLOCKS = {
-    "models": readme_table, "cards": cards_tables, "sota": sota_table, "ensemble": ensemble_table,
+    "models": readme_table, "cards": cards_tables, "sota": sota_table, "ensemble": ensemble_table, "double-jpeg": double_jpeg_table,
     "ensemble-gain": ensemble_gain, "defaults-speed": defaults_speed, "cpu-tile": cpu_tile,
     "bench-machine": machine, "bench-speed": speed_table, "bench-memory": memory_table, "bench-bf16": bf16_table,
     "bench-peers": peers_table,
