@@ -159,6 +159,18 @@ def test_cli_tells_the_model_a_jpeg_files_own_quality(with_adapter, tmp_path):
         main(["deblur", str(source), "-o", str(tmp_path / "x.png"), "--quality", "0"])
 
 
+def test_cli_refuses_a_quality_for_a_model_without_adapter_before_any_work(gray, tmp_path, capsys):
+    from dci_cnn.cli import main
+
+    source = tmp_path / "photo.jpg"
+    Image.fromarray(data.camera()[:64, :64]).save(source, quality=30)
+    for model in (["--model", gray.path], []):  # the default family: a quality sends it to the jpeg family
+        assert main(["deblur", str(source), "-o", str(tmp_path / "out"), *model, "--quality", "30"]) == 2
+        err = capsys.readouterr().err
+        assert "--quality 30: model" in err and "has no quality adapter" in err and "--quality none" in err
+        assert "Traceback" not in err and not (tmp_path / "out").exists()
+
+
 def test_auto_for_a_file_is_blind_for_models_without_adapter_and_estimates_for_non_jpeg(with_adapter, gray, tmp_path):
     source = tmp_path / "photo.jpg"
     Image.fromarray(data.camera()[:64, :64]).save(source, quality=30)

@@ -67,9 +67,14 @@ def _check_image(image):
         raise ValueError(f"image is empty: shape {image.shape}")
 
 
+def model_told_quality(model):
+    """The model a JPEG quality goes to: the default family means ``"jpeg"`` (a quality says the image is a JPEG)."""
+    return "jpeg" if model is None or model == "default" else model
+
+
 def _model_for(model, channels, quality=None):
-    if quality is not None and (model is None or model == "default"):
-        model = "jpeg"  # a quality says the image is a JPEG: the family that takes one restores it
+    if quality is not None:
+        model = model_told_quality(model)
     model = model_for(model, channels)
     loaded = model if isinstance(model, LoadedModel) else load_model(model)
     return loaded if quality is None else with_quality(loaded, quality)

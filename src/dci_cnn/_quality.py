@@ -205,8 +205,9 @@ def with_quality(model, quality):
     path = adapter_path(model)
     if path is None:
         takers = [m for m in list_models() if takes_quality(m)]
-        fix = f"use model='jpeg' ({', '.join(takers)})" if takers else "no shipped model takes one yet"
-        raise ValueError(f"model {model.name!r} takes no quality; {fix}, or pass quality=None")
+        fix = (f"use one that does ({', '.join(takers)}), or pass quality=None (blind)" if takers
+               else "no shipped model takes one yet: pass quality=None (blind) or 'auto' (blind where no model takes one)")
+        raise ValueError(f"model {model.name!r} takes no quality; {fix}")
     return _folded(model, load_adapter(path, model), quality)
 
 

@@ -24,7 +24,8 @@ from tqdm import tqdm
 
 from . import __version__
 from ._files import check_folder
-from ._quality import quality_arg
+from ._deblur import model_told_quality
+from ._quality import quality_arg, takes_quality
 from ._restore_file import output_suffix, restore_file
 from .devices import resolve_device
 from .imageio import IMAGE_SUFFIXES, find_images
@@ -160,13 +161,17 @@ def _single_output(out, count, fmt):
     return True
 
 
-def _check_model(model):
-    """Load the named model (or check a family's members) once, before any file is read."""
+def _check_model(model, quality=None):
+    """Load the named model (or check a family's members) once, before any file is read; a ``--quality N``
+    needs a model with a quality adapter."""
     if model is None or model in MODEL_FAMILIES:
         for member in MODEL_FAMILIES[model or "default"].values():
             model_card(member)
     else:
         load_model(model)
+    if isinstance(quality, int) and not takes_quality(model_told_quality(model)):
+        raise ValueError(f"--quality {quality}: model {model_told_quality(model)} has no quality adapter; "
+                         "leave --quality out (auto restores such models blind) or pass --quality none")
 
 
 def _channel_axis_arg(text):
@@ -213,7 +218,7 @@ def cmd_deblur(args):
     out = Path(args.output)
     pairs = _inputs(args.inputs, out)
     single = _single_output(out, len(pairs), args.format)
-    _check_model(args.model)
+    _check_model(args.model, args.quality)
     resolve_device(args.device)
     check_folder(out.parent if single else out, "-o")
     (out.parent if single else out).mkdir(parents=True, exist_ok=True)
