@@ -7,8 +7,8 @@ gray (ITU-R 601 luma) and colour (4:2:0 and 4:4:4), decoded as it is (grid align
 (``skimage.transform.rescale``, anti-aliased, by ``--resize``; ``None`` expected). Prints one table
 per folder, after the CPU time per megapixel on 1 and 4 MP test images.
 
-    python benchmarks/jpeg_quality.py --data ../shared/data/eval/kodak24 ../shared/data/eval/cbsd68
-    python benchmarks/jpeg_quality.py --data ../shared/data/train/bsds500 --limit 40   # tuning set
+    python benchmarks/jpeg_quality.py --data kodak24/ cbsd68/
+    python benchmarks/jpeg_quality.py --data BSDS500/ --limit 40   # the tuning set
 """
 
 from __future__ import annotations
