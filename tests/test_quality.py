@@ -203,6 +203,19 @@ def test_evaluate_scores_double_jpeg_with_the_true_quality_and_records_it_in_the
         main(["--data", str(images), "--model", model, "--degradation", "double-jpeg", "--quality", "30"])
 
 
+def test_evaluate_refuses_to_tell_the_quality_to_a_model_without_adapter_before_any_work(gray, tmp_path):
+    from dci_cnn.evaluate import main
+
+    images = tmp_path / "set"
+    images.mkdir()
+    Image.fromarray(data.camera()[:64, :64]).save(images / "camera.png")
+    for told in ("true", "auto"):
+        with pytest.raises(ValueError, match=f"--model-quality {told}: model .* has no quality adapter.*--model-quality blind"):
+            main(["--data", str(images), "--model", gray.path, "--model-quality", told, "--record",
+                  "--json", str(tmp_path / "scores.json")])
+    assert not (tmp_path / "scores.json").exists()
+
+
 def test_train_quality_adapter_leaves_the_base_alone_and_a_later_stage_continues(with_adapter, tmp_path):
     from dci_cnn.train import main
 

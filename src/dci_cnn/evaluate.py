@@ -19,7 +19,7 @@ import numpy as np
 from . import metrics
 from ._deblur import deblur
 from ._files import atomic_write, check_folder, locked, portable_command
-from ._quality import adapter_path
+from ._quality import adapter_path, takes_quality
 from .degrade import gaussian_blur, gaussian_noise, jpeg, recompress, resize, to_uint8
 from .devices import resolve_device
 from .imageio import as_channels, find_images, read_image
@@ -239,6 +239,9 @@ def check_arguments(args):
     resolve_device(args.device)
     model = model_for(args.model, args.channels or 1)
     load_model(model)
+    if args.model_quality != "blind" and not takes_quality(model):
+        raise ValueError(f"--model-quality {args.model_quality}: model {model} has no quality adapter, so it would be "
+                         "scored blind; use --model-quality blind")
     if args.json:
         check_folder(Path(args.json).parent, "--json")
     if args.record:
