@@ -1,7 +1,7 @@
 """How much could a `jpeg` model gain from being told the JPEG quality? A one-quality expert bounds it.
 
-A network told the quality can at best do, at that quality, what a copy of it trained on that
-quality alone does: it has the same capacity and is asked for less. This script fine-tunes a
+A network told the quality can hardly do better, at that quality, than a copy of it trained on
+that quality alone: it has the same capacity and is asked for more. This script fine-tunes a
 shipped ``jpeg`` model on single JPEG compression at one quality (``--quality``; chroma 4:2:0 or
 4:4:4 as in the ``jpeg`` preset, no second compression), from its own weights and with its own
 train/validation split, then scores the expert and the blind model at that quality and another one
@@ -85,6 +85,7 @@ def main():
     for q in (args.quality, args.other):
         blind, told = gains["blind"][q], gains["expert"][q]
         print(f"| {q} | {blind:+.3f} dB | {told:+.3f} dB | {told - blind:+.3f} dB |")
+
 
 if __name__ == "__main__":
     main()

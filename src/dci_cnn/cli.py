@@ -169,8 +169,9 @@ def _check_model(model, quality=None):
             model_card(member)
     else:
         load_model(model)
-    if isinstance(quality, int) and not takes_quality(model_told_quality(model)):
-        raise ValueError(f"--quality {quality}: model {model_told_quality(model)} has no quality adapter; "
+    told = model_told_quality(model)
+    if isinstance(quality, int) and not takes_quality(told):
+        raise ValueError(f"--quality {quality}: model {told} has no quality adapter; "
                          "leave --quality out (auto restores such models blind) or pass --quality none")
 
 
